@@ -1,0 +1,17 @@
+//! The data that flows between stages: recordings, their channels and annotations.
+//!
+//! Signals live in `ndarray` (channels × samples, SI units); channel and annotation
+//! metadata are typed structs here and become polars tables at the I/O boundary
+//! (`tables.rs`), so stages get compile-time checked fields and users get Parquet.
+
+mod annotation;
+mod artifact;
+mod channel;
+mod recording;
+mod time;
+
+pub use annotation::Annotation;
+pub use artifact::{Artifact, ArtifactKind};
+pub use channel::{Channel, ChannelType, Unit};
+pub use recording::{Recording, Segment};
+pub use time::StartTime;

@@ -1,0 +1,4 @@
+//! Files in and out: EDF/EDF+/BDF, NumPy `.npy`, atomic writes.
+
+pub mod atomic;
+pub mod npy;

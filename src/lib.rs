@@ -3,5 +3,9 @@
 //! Layers (each calls only those below it): `cli` (face) → `spec`, `dag` (plan) →
 //! `stages` → science (`dsp`) → `data`, `io`. See DESIGN.md.
 
+pub mod cli;
+pub mod dag;
 pub mod data;
 pub mod io;
+pub mod spec;
+pub mod stages;

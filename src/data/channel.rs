@@ -45,7 +45,10 @@ impl ChannelType {
 
     /// Electrophysiological channels that filters and references apply to by default.
     pub fn is_data(self) -> bool {
-        !matches!(self, ChannelType::Stim | ChannelType::Misc | ChannelType::Resp)
+        !matches!(
+            self,
+            ChannelType::Stim | ChannelType::Misc | ChannelType::Resp
+        )
     }
 }
 
@@ -147,5 +150,72 @@ impl Channel {
 
     pub fn is_bad(&self) -> bool {
         self.bad.is_some()
+    }
+}
+
+impl ChannelType {
+    /// The type a label suggests when the pipeline does not say (EDF labels often carry
+    /// it: `EOG horizontal`, `ECG ECG1`, `EMG submental`, `Status`, `Resp oro-nasal`).
+    /// Anything else is taken to be EEG, as MNE's EDF reader does.
+    pub fn guess_from_label(label: &str) -> ChannelType {
+        let up = label.trim().to_ascii_uppercase();
+        let word = |w: &str| {
+            up.split(|c: char| !c.is_ascii_alphanumeric()).any(|t| {
+                t == w || (t.starts_with(w) && t[w.len()..].chars().all(|c| c.is_ascii_digit()))
+            })
+        };
+        if word("EOG") || up.starts_with("HEOG") || up.starts_with("VEOG") {
+            ChannelType::Eog
+        } else if word("ECG") || word("EKG") {
+            ChannelType::Ecg
+        } else if word("EMG") {
+            ChannelType::Emg
+        } else if up == "STATUS" || up.starts_with("TRIGGER") || word("STI") || up == "TRIG" {
+            ChannelType::Stim
+        } else if word("RESP") {
+            ChannelType::Resp
+        } else if word("SEEG") {
+            ChannelType::Seeg
+        } else if word("ECOG") {
+            ChannelType::Ecog
+        } else {
+            ChannelType::Eeg
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guesses_types_from_common_edf_labels() {
+        // Labels from the Sleep-EDF, BioSemi and clinical files under ../shared/data.
+        assert_eq!(
+            ChannelType::guess_from_label("EOG horizontal"),
+            ChannelType::Eog
+        );
+        assert_eq!(
+            ChannelType::guess_from_label("EOG VEOG_I"),
+            ChannelType::Eog
+        );
+        assert_eq!(ChannelType::guess_from_label("ECG ECG1"), ChannelType::Ecg);
+        assert_eq!(
+            ChannelType::guess_from_label("EMG submental"),
+            ChannelType::Emg
+        );
+        assert_eq!(ChannelType::guess_from_label("Status"), ChannelType::Stim);
+        assert_eq!(
+            ChannelType::guess_from_label("Resp oro-nasal"),
+            ChannelType::Resp
+        );
+        assert_eq!(
+            ChannelType::guess_from_label("EEG Fpz-Cz"),
+            ChannelType::Eeg
+        );
+        assert_eq!(ChannelType::guess_from_label("Fc5."), ChannelType::Eeg);
+        // "Pz-Oz" or "C4" must not be mistaken for a stim channel.
+        assert_eq!(ChannelType::guess_from_label("STI 014"), ChannelType::Stim);
+        assert_eq!(ChannelType::guess_from_label("Stimulus"), ChannelType::Eeg);
     }
 }

@@ -2,3 +2,5 @@
 
 pub mod atomic;
 pub mod npy;
+pub mod recording_edf;
+pub mod tables;

@@ -1,0 +1,237 @@
+//! Runs every recording through the stages. Recordings run in parallel on a pool of
+//! `jobs` threads; each recording's stages run in order on one thread, so results do not
+//! depend on `jobs`. One recording failing (an error or even a panic) never stops others.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::data::Artifact;
+use crate::io::atomic::write_atomically;
+use crate::spec::Pipeline;
+use crate::stages::{Inputs, RecordingJob, RunContext};
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Recordings processed at once (each single-threaded inside).
+    pub jobs: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// What happened to one recording.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub job: RecordingJob,
+    pub status: Status,
+    /// The stage that failed and why.
+    pub failed_stage: Option<String>,
+    pub error: Option<String>,
+    /// Seconds per stage that ran, in execution order.
+    pub timings: Vec<(String, f64)>,
+    pub written: Vec<PathBuf>,
+}
+
+/// Progress notifications for the face layer (progress bar, logs).
+pub enum Event<'a> {
+    Finished(&'a Outcome),
+}
+
+/// Run `pipeline` over `jobs`; outcomes come back in the order of `jobs`.
+pub fn run(
+    pipeline: &Pipeline,
+    jobs: &[RecordingJob],
+    options: &RunOptions,
+    on_event: &(dyn Fn(Event<'_>) + Sync),
+) -> Vec<Outcome> {
+    let work = |job: &RecordingJob| {
+        let outcome = run_one(pipeline, job);
+        on_event(Event::Finished(&outcome));
+        outcome
+    };
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs.max(1))
+        .build()
+    {
+        Ok(pool) => pool.install(|| jobs.par_iter().map(work).collect()),
+        // No threads to be had: still do the work, one recording at a time.
+        Err(_) => jobs.iter().map(work).collect(),
+    }
+}
+
+fn run_one(pipeline: &Pipeline, job: &RecordingJob) -> Outcome {
+    run_recording(pipeline, job).0
+}
+
+/// Run one recording and also return the artifacts of the final stages (those no other
+/// stage consumes), for library users who want the data in memory.
+pub fn run_recording(
+    pipeline: &Pipeline,
+    job: &RecordingJob,
+) -> (Outcome, Vec<(String, Artifact)>) {
+    let n = pipeline.stages.len();
+    let written = Mutex::new(Vec::new());
+    let mut artifacts: Vec<Option<Artifact>> = vec![None; n];
+    // Drop each artifact as soon as its last consumer has run: peak memory is the live
+    // frontier of the DAG, not the sum of all stages.
+    let mut consumers_left = vec![0usize; n];
+    for node in &pipeline.stages {
+        for &j in &node.inputs {
+            consumers_left[j] += 1;
+        }
+    }
+    let mut timings = Vec::with_capacity(n);
+    let mut failure: Option<(String, String)> = None;
+
+    for (i, node) in pipeline.stages.iter().enumerate() {
+        let ctx = RunContext {
+            job,
+            stage_id: &node.id,
+            channels: &pipeline.channels,
+            seed: pipeline.seed,
+            output_root: &pipeline.output,
+            written: &written,
+        };
+        let started = Instant::now();
+        let result = {
+            let inputs = Inputs {
+                artifacts: node
+                    .inputs
+                    .iter()
+                    .map(|&j| artifacts[j].as_ref().expect("inputs run before consumers"))
+                    .collect(),
+            };
+            catch_unwind(AssertUnwindSafe(|| node.stage.run(&inputs, &ctx)))
+        };
+        timings.push((node.id.clone(), started.elapsed().as_secs_f64()));
+        match result {
+            Ok(Ok(artifact)) => artifacts[i] = Some(artifact),
+            Ok(Err(e)) => {
+                failure = Some((
+                    node.id.clone(),
+                    format!("stage `{}` ({}): {e}", node.id, node.kind),
+                ));
+                break;
+            }
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                failure = Some((
+                    node.id.clone(),
+                    format!(
+                        "stage `{}` ({}): internal error (a bug in eegclean, please report it with this file): {what}",
+                        node.id, node.kind
+                    ),
+                ));
+                break;
+            }
+        }
+        for &j in &node.inputs {
+            consumers_left[j] -= 1;
+            if consumers_left[j] == 0 {
+                artifacts[j] = None;
+            }
+        }
+    }
+
+    let leaves: Vec<(String, Artifact)> = if failure.is_none() {
+        pipeline
+            .stages
+            .iter()
+            .zip(artifacts)
+            .filter(|(node, _)| {
+                !pipeline
+                    .stages
+                    .iter()
+                    .any(|c| c.inputs.iter().any(|&j| pipeline.stages[j].id == node.id))
+            })
+            .filter_map(|(node, a)| a.map(|a| (node.id.clone(), a)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut written = written.into_inner().unwrap_or_default();
+    let status = if failure.is_some() {
+        // Nothing that looks like a result may stay behind for a failed recording.
+        for p in &written {
+            let _ = std::fs::remove_file(p);
+        }
+        written.clear();
+        Status::Failed
+    } else {
+        Status::Ok
+    };
+    let mut outcome = Outcome {
+        job: job.clone(),
+        status,
+        failed_stage: failure.as_ref().map(|f| f.0.clone()),
+        error: failure.map(|f| format!("{}: {}", job.path.display(), f.1)),
+        timings,
+        written,
+    };
+    if outcome.status == Status::Ok && !outcome.written.is_empty() {
+        match write_provenance(pipeline, &outcome) {
+            Ok(p) => outcome.written.push(p),
+            Err(e) => tracing::warn!("{}: provenance not written: {e}", job.path.display()),
+        }
+    }
+    (outcome, leaves)
+}
+
+/// `<base>_provenance.json`: what made these outputs (versions, config and input hashes,
+/// seed, stage fingerprints, timings), so any result can be traced and reproduced.
+fn write_provenance(pipeline: &Pipeline, outcome: &Outcome) -> std::io::Result<PathBuf> {
+    let job = &outcome.job;
+    let dir = outcome
+        .written
+        .first()
+        .and_then(|p| p.parent())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| pipeline.output.clone());
+    let path = dir.join(format!("{}_provenance.json", job.base));
+    let input_hash = hash_file(&job.path)?;
+    let doc = serde_json::json!({
+        "eegclean_version": env!("CARGO_PKG_VERSION"),
+        "pipeline": {
+            "name": pipeline.name,
+            "file": pipeline.source.path,
+            "blake3": blake3::hash(pipeline.source.text.as_bytes()).to_hex().to_string(),
+            "seed": pipeline.seed,
+        },
+        "input": { "path": job.path, "blake3": input_hash },
+        "stages": pipeline.stages.iter().map(|s| serde_json::json!({
+            "id": s.id, "kind": s.kind, "fingerprint": s.stage.fingerprint().to_string(),
+        })).collect::<Vec<_>>(),
+        "outputs": outcome.written.iter().map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())).collect::<Vec<_>>(),
+        "timings_s": outcome.timings.iter().map(|(id, t)| serde_json::json!({"stage": id, "seconds": t})).collect::<Vec<_>>(),
+    });
+    write_atomically(&path, |w| {
+        serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::other)
+    })?;
+    Ok(path)
+}
+
+fn hash_file(path: &Path) -> std::io::Result<String> {
+    let mut h = blake3::Hasher::new();
+    h.update_reader(std::fs::File::open(path)?)?;
+    Ok(h.finalize().to_hex().to_string())
+}

@@ -7,12 +7,21 @@ use eegclean::demo::{DemoArtifactKind, DemoError, DemoLayout, DemoSpec, DemoSubj
 use ndarray::s;
 
 fn one_subject(spec: DemoSpec, seed: u64) -> DemoSubject {
-    let mut subjects = generate(&DemoSpec { n_subjects: 1, ..spec }, seed).expect("valid spec");
+    let mut subjects = generate(
+        &DemoSpec {
+            n_subjects: 1,
+            ..spec
+        },
+        seed,
+    )
+    .expect("valid spec");
     subjects.remove(0)
 }
 
 fn row(rec: &Recording, name: &str) -> Vec<f64> {
-    let i = rec.channel_index(name).unwrap_or_else(|| panic!("no channel {name}"));
+    let i = rec
+        .channel_index(name)
+        .unwrap_or_else(|| panic!("no channel {name}"));
     rec.data.row(i).to_vec()
 }
 
@@ -30,7 +39,11 @@ fn dft_power(x: &[f64], sfreq: f64, freq: f64) -> f64 {
 /// Power at `freq` over the mean power of bins 2, 3 and 4 Hz either side.
 fn peak_ratio(x: &[f64], sfreq: f64, freq: f64) -> f64 {
     let neighbours = [-4.0, -3.0, -2.0, 2.0, 3.0, 4.0];
-    let mean = neighbours.iter().map(|d| dft_power(x, sfreq, freq + d)).sum::<f64>() / neighbours.len() as f64;
+    let mean = neighbours
+        .iter()
+        .map(|d| dft_power(x, sfreq, freq + d))
+        .sum::<f64>()
+        / neighbours.len() as f64;
     dft_power(x, sfreq, freq) / mean
 }
 
@@ -44,7 +57,10 @@ fn alpha_power(x: &[f64], sfreq: f64) -> f64 {
         .map(|s| {
             let mean = s.iter().sum::<f64>() / s.len() as f64;
             let centred: Vec<f64> = s.iter().map(|v| v - mean).collect();
-            freqs.iter().map(|&f| dft_power(&centred, sfreq, f)).sum::<f64>()
+            freqs
+                .iter()
+                .map(|&f| dft_power(&centred, sfreq, f))
+                .sum::<f64>()
         })
         .sum::<f64>()
         / segments.len() as f64
@@ -59,16 +75,34 @@ fn same_seed_is_bit_identical_and_seeds_differ() {
     assert_eq!(a.len(), 3);
     for ((x, y), z) in a.iter().zip(&b).zip(&c) {
         assert_eq!(x.id, y.id);
-        let bits = |s: &DemoSubject| s.recording.data.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let bits = |s: &DemoSubject| {
+            s.recording
+                .data
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>()
+        };
         assert!(bits(x) == bits(y), "subject {} differs between runs", x.id);
         assert_eq!(x.recording.annotations, y.recording.annotations);
         assert_eq!(x.truth.artifacts.len(), y.truth.artifacts.len());
-        let max_diff = (&x.recording.data - &z.recording.data).iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        assert!(max_diff > 10e-6, "seeds 42 and 43 give near-identical data ({max_diff} V)");
+        let max_diff = (&x.recording.data - &z.recording.data)
+            .iter()
+            .fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(
+            max_diff > 10e-6,
+            "seeds 42 and 43 give near-identical data ({max_diff} V)"
+        );
     }
     // Subjects within one dataset differ too.
-    assert!((&a[0].recording.data - &a[1].recording.data).iter().any(|v| v.abs() > 10e-6));
-    assert_eq!(a.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["001", "002", "003"]);
+    assert!(
+        (&a[0].recording.data - &a[1].recording.data)
+            .iter()
+            .any(|v| v.abs() > 10e-6)
+    );
+    assert_eq!(
+        a.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        ["001", "002", "003"]
+    );
 }
 
 #[test]
@@ -82,7 +116,9 @@ fn data_is_clean_plus_artifacts() {
             w += &a.contribution;
             assert!((a.onset - a.first_sample as f64 / 256.0).abs() < 1e-12);
         }
-        let worst = (&sum - &subject.recording.data).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let worst = (&sum - &subject.recording.data)
+            .iter()
+            .fold(0.0f64, |m, v| m.max(v.abs()));
         assert!(worst <= 1e-12, "max |clean + artifacts - data| = {worst} V");
         // The truth is not trivially everything in one place.
         let kinds: Vec<_> = subject.truth.artifacts.iter().map(|a| a.kind).collect();
@@ -109,19 +145,31 @@ fn amplitudes_are_eeg_like() {
         }
         let clean = subject.truth.clean.row(i);
         let mean = clean.mean().expect("samples");
-        let rms = (clean.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / clean.len() as f64).sqrt();
-        assert!((3e-6..60e-6).contains(&rms), "{}: brain RMS {rms} V is not tens of µV", ch.name);
+        let rms =
+            (clean.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / clean.len() as f64).sqrt();
+        assert!(
+            (3e-6..60e-6).contains(&rms),
+            "{}: brain RMS {rms} V is not tens of µV",
+            ch.name
+        );
     }
     let ecg = row(rec, "ECG");
     let ecg_peak = ecg.iter().fold(0.0f64, |m, v| m.max(*v));
-    assert!((0.6e-3..1.5e-3).contains(&ecg_peak), "ECG R peak {ecg_peak} V");
+    assert!(
+        (0.6e-3..1.5e-3).contains(&ecg_peak),
+        "ECG R peak {ecg_peak} V"
+    );
 }
 
 #[test]
 fn line_noise_appears_only_where_requested() {
     let sfreq = 256.0;
     for (line, present, absent) in [(Some(50.0), 50.0, 60.0), (Some(60.0), 60.0, 50.0)] {
-        let spec = DemoSpec { line_freq: line, duration: 20.0, ..DemoSpec::default() };
+        let spec = DemoSpec {
+            line_freq: line,
+            duration: 20.0,
+            ..DemoSpec::default()
+        };
         let subject = one_subject(spec, 11);
         for name in ["Cz", "Pz"] {
             let x = row(&subject.recording, name);
@@ -129,11 +177,25 @@ fn line_noise_appears_only_where_requested() {
             let harmonic = peak_ratio(&x, sfreq, 2.0 * present);
             let off = peak_ratio(&x, sfreq, absent);
             assert!(on > 100.0, "{name}: {present} Hz line ratio only {on}");
-            assert!(harmonic > 10.0, "{name}: harmonic {} Hz ratio only {harmonic}", 2.0 * present);
-            assert!(off < 10.0, "{name}: {absent} Hz ratio {off} though not requested");
+            assert!(
+                harmonic > 10.0,
+                "{name}: harmonic {} Hz ratio only {harmonic}",
+                2.0 * present
+            );
+            assert!(
+                off < 10.0,
+                "{name}: {absent} Hz ratio {off} though not requested"
+            );
         }
     }
-    let subject = one_subject(DemoSpec { line_freq: None, duration: 20.0, ..DemoSpec::default() }, 11);
+    let subject = one_subject(
+        DemoSpec {
+            line_freq: None,
+            duration: 20.0,
+            ..DemoSpec::default()
+        },
+        11,
+    );
     let x = row(&subject.recording, "Cz");
     assert!(peak_ratio(&x, sfreq, 50.0) < 10.0);
     assert!(peak_ratio(&x, sfreq, 60.0) < 10.0);
@@ -148,15 +210,33 @@ fn blinks_raise_frontal_far_more_than_occipital() {
     let mut count = 0usize;
     for subject in generate(&DemoSpec::default(), 5).expect("valid spec") {
         let rec = &subject.recording;
-        let fp: Vec<usize> = ["Fp1", "Fp2"].iter().map(|n| rec.channel_index(n).expect("Fp")).collect();
-        for blink in subject.truth.artifacts.iter().filter(|a| a.kind == DemoArtifactKind::Blink) {
+        let fp: Vec<usize> = ["Fp1", "Fp2"]
+            .iter()
+            .map(|n| rec.channel_index(n).expect("Fp"))
+            .collect();
+        for blink in subject
+            .truth
+            .artifacts
+            .iter()
+            .filter(|a| a.kind == DemoArtifactKind::Blink)
+        {
             // Each blink's own peak at Fp1/Fp2 is in the documented 100–200 µV.
             let peak = fp
                 .iter()
-                .map(|&i| blink.contribution.row(i).iter().fold(0.0f64, |m, v| m.max(v.abs())))
+                .map(|&i| {
+                    blink
+                        .contribution
+                        .row(i)
+                        .iter()
+                        .fold(0.0f64, |m, v| m.max(v.abs()))
+                })
                 .fold(0.0f64, f64::max);
             assert!((95e-6..=200e-6).contains(&peak), "blink peak {peak} V");
-            assert!((0.15..=0.41).contains(&blink.duration), "blink duration {}", blink.duration);
+            assert!(
+                (0.15..=0.41).contains(&blink.duration),
+                "blink duration {}",
+                blink.duration
+            );
             let t0 = blink.first_sample;
             if t0 < before || t0 + after > rec.n_samples() {
                 continue;
@@ -177,7 +257,14 @@ fn blinks_raise_frontal_far_more_than_occipital() {
         .map(|a| a.iter().fold(0.0f64, |m, v| m.max(v.abs())) / count as f64)
         .collect();
     let (fp1, fp2, o1, o2, veog) = (peaks[0], peaks[1], peaks[2], peaks[3], peaks[4]);
-    eprintln!("blink-locked peaks (µV): Fp1 {:.1} Fp2 {:.1} O1 {:.1} O2 {:.1} VEOG {:.1}", fp1 * 1e6, fp2 * 1e6, o1 * 1e6, o2 * 1e6, veog * 1e6);
+    eprintln!(
+        "blink-locked peaks (µV): Fp1 {:.1} Fp2 {:.1} O1 {:.1} O2 {:.1} VEOG {:.1}",
+        fp1 * 1e6,
+        fp2 * 1e6,
+        o1 * 1e6,
+        o2 * 1e6,
+        veog * 1e6
+    );
     assert!(fp1.min(fp2) > 5.0 * o1.max(o2));
     assert!(veog > fp1.max(fp2), "blinks should be largest on VEOG");
 }
@@ -189,7 +276,12 @@ fn saccades_show_on_heog() {
     for subject in generate(&DemoSpec::default(), 9).expect("valid spec") {
         let rec = &subject.recording;
         let heog = rec.data.row(rec.channel_index("HEOG").expect("HEOG"));
-        for sac in subject.truth.artifacts.iter().filter(|a| a.kind == DemoArtifactKind::Saccade) {
+        for sac in subject
+            .truth
+            .artifacts
+            .iter()
+            .filter(|a| a.kind == DemoArtifactKind::Saccade)
+        {
             let t0 = sac.first_sample;
             let (pre, mid) = ((0.1 * sfreq) as usize, t0 + (0.1 * sfreq) as usize);
             if t0 < pre || mid + 10 > rec.n_samples() {
@@ -212,14 +304,22 @@ fn saccades_show_on_heog() {
 #[test]
 fn every_eeg_channel_has_its_standard_1005_position() {
     for (layout, n_eeg) in [(DemoLayout::Standard19, 19), (DemoLayout::Standard32, 32)] {
-        let subject = one_subject(DemoSpec { layout, duration: 5.0, ..DemoSpec::default() }, 1);
+        let subject = one_subject(
+            DemoSpec {
+                layout,
+                duration: 5.0,
+                ..DemoSpec::default()
+            },
+            1,
+        );
         let rec = &subject.recording;
         assert_eq!(rec.n_channels(), n_eeg + 3);
         assert_eq!(rec.channels.len(), rec.n_channels());
         for ch in &rec.channels {
             match ch.kind {
                 ChannelType::Eeg => {
-                    let want = standard_1005_position(&ch.name).unwrap_or_else(|| panic!("{} not in standard_1005", ch.name));
+                    let want = standard_1005_position(&ch.name)
+                        .unwrap_or_else(|| panic!("{} not in standard_1005", ch.name));
                     assert_eq!(ch.position, Some(want), "{}", ch.name);
                     assert!(ch.unit.is_volt());
                 }
@@ -228,7 +328,13 @@ fn every_eeg_channel_has_its_standard_1005_position() {
                 other => panic!("unexpected channel type {other}"),
             }
         }
-        assert_eq!(rec.channels.iter().filter(|c| c.kind == ChannelType::Eeg).count(), n_eeg);
+        assert_eq!(
+            rec.channels
+                .iter()
+                .filter(|c| c.kind == ChannelType::Eeg)
+                .count(),
+            n_eeg
+        );
     }
 }
 
@@ -240,7 +346,11 @@ fn alpha_is_posterior() {
         let fp1 = alpha_power(&row(rec, "Fp1"), sfreq);
         for name in ["O1", "O2"] {
             let occ = alpha_power(&row(rec, name), sfreq);
-            assert!(occ > 3.0 * fp1, "subject {}: alpha at {name} {occ} vs Fp1 {fp1}", subject.id);
+            assert!(
+                occ > 3.0 * fp1,
+                "subject {}: alpha at {name} {occ} vs Fp1 {fp1}",
+                subject.id
+            );
         }
     }
 }
@@ -249,7 +359,10 @@ fn alpha_is_posterior() {
 fn annotations_look_like_eegmmidb() {
     let subject = one_subject(DemoSpec::default(), 2);
     let ann = &subject.recording.annotations;
-    let cues: Vec<_> = ann.iter().filter(|a| a.description.starts_with('T')).collect();
+    let cues: Vec<_> = ann
+        .iter()
+        .filter(|a| a.description.starts_with('T'))
+        .collect();
     assert!(cues.len() >= 13, "{} cues in 60 s", cues.len());
     for pair in cues.windows(2) {
         let gap = pair[1].onset - pair[0].onset;
@@ -257,18 +370,53 @@ fn annotations_look_like_eegmmidb() {
         // Rest alternates with a task cue.
         assert!((pair[0].description == "T0") != (pair[1].description == "T0"));
     }
-    assert!(cues.iter().any(|a| a.description == "T1" || a.description == "T2"));
-    let muscle = subject.truth.artifacts.iter().filter(|a| a.kind == DemoArtifactKind::Muscle).count();
-    assert_eq!(ann.iter().filter(|a| a.description == "BAD_muscle").count(), muscle);
+    assert!(
+        cues.iter()
+            .any(|a| a.description == "T1" || a.description == "T2")
+    );
+    let muscle = subject
+        .truth
+        .artifacts
+        .iter()
+        .filter(|a| a.kind == DemoArtifactKind::Muscle)
+        .count();
+    assert_eq!(
+        ann.iter().filter(|a| a.description == "BAD_muscle").count(),
+        muscle
+    );
     assert!(ann.windows(2).all(|w| w[0].onset <= w[1].onset));
 }
 
 #[test]
 fn invalid_specs_are_rejected_with_the_field() {
-    let bad = DemoSpec { sfreq: 10.0, ..DemoSpec::default() };
-    assert!(matches!(generate(&bad, 1), Err(DemoError::InvalidSpec { field: "sfreq", .. })));
-    let bad = DemoSpec { line_freq: Some(200.0), ..DemoSpec::default() };
-    assert!(matches!(generate(&bad, 1), Err(DemoError::InvalidSpec { field: "line_freq", .. })));
-    let bad = DemoSpec { n_subjects: 0, ..DemoSpec::default() };
-    assert!(matches!(generate(&bad, 1), Err(DemoError::InvalidSpec { field: "n_subjects", .. })));
+    let bad = DemoSpec {
+        sfreq: 10.0,
+        ..DemoSpec::default()
+    };
+    assert!(matches!(
+        generate(&bad, 1),
+        Err(DemoError::InvalidSpec { field: "sfreq", .. })
+    ));
+    let bad = DemoSpec {
+        line_freq: Some(200.0),
+        ..DemoSpec::default()
+    };
+    assert!(matches!(
+        generate(&bad, 1),
+        Err(DemoError::InvalidSpec {
+            field: "line_freq",
+            ..
+        })
+    ));
+    let bad = DemoSpec {
+        n_subjects: 0,
+        ..DemoSpec::default()
+    };
+    assert!(matches!(
+        generate(&bad, 1),
+        Err(DemoError::InvalidSpec {
+            field: "n_subjects",
+            ..
+        })
+    ));
 }

@@ -48,7 +48,11 @@ fn eegmmidb_labels_normalise_and_locate_like_mne() {
             let want = pos[axis].as_f64().expect("coordinate");
             let err = (ours_pos[axis] - want).abs();
             worst = worst.max(err);
-            assert!(err <= 1e-9, "{ours} axis {axis}: {} vs MNE {want}", ours_pos[axis]);
+            assert!(
+                err <= 1e-9,
+                "{ours} axis {axis}: {} vs MNE {want}",
+                ours_pos[axis]
+            );
         }
     }
     eprintln!("max |position - MNE| over 64 EEGMMIDB channels: {worst:e} m");

@@ -192,8 +192,8 @@ mod tests {
     fn bad_tables_are_reported_with_line() {
         let err = Montage::parse_tsv("name\tx\ty\tz\nCz\t0\tnope\t0\n", "t.tsv").unwrap_err();
         assert!(matches!(err, MontageError::Coordinate { line: 2, .. }));
-        let err = Montage::parse_tsv("name\tx\ty\tz\nCz\t0\t0\t0\ncz\t0\t0\t1\n", "t.tsv")
-            .unwrap_err();
+        let err =
+            Montage::parse_tsv("name\tx\ty\tz\nCz\t0\t0\t0\ncz\t0\t0\t1\n", "t.tsv").unwrap_err();
         assert!(matches!(err, MontageError::Duplicate { line: 3, .. }));
         let err = Montage::parse_tsv("Cz\t0\t0\t0\n", "t.tsv").unwrap_err();
         assert!(matches!(err, MontageError::MissingHeader { .. }));

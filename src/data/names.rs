@@ -106,6 +106,9 @@ mod tests {
         assert_eq!(strip_reference_decorations("Fp1-F7"), "Fp1-F7");
         assert_eq!(strip_reference_decorations("EEGX"), "EEGX");
         assert_eq!(strip_reference_decorations("-REF"), "-REF");
-        assert_eq!(normalize_label(&strip_reference_decorations("EEG FP1-REF")), "Fp1");
+        assert_eq!(
+            normalize_label(&strip_reference_decorations("EEG FP1-REF")),
+            "Fp1"
+        );
     }
 }

@@ -54,12 +54,21 @@ fn rank_one(
     gains_uv: &[f64],
     course: &[f64],
 ) -> DemoArtifact {
-    let len = course.len().min(inputs.n_samples.saturating_sub(first_sample));
-    let contribution = Array2::from_shape_fn((gains_uv.len(), len), |(c, t)| gains_uv[c] * 1e-6 * course[t]);
+    let len = course
+        .len()
+        .min(inputs.n_samples.saturating_sub(first_sample));
+    let contribution = Array2::from_shape_fn((gains_uv.len(), len), |(c, t)| {
+        gains_uv[c] * 1e-6 * course[t]
+    });
     whole(kind, inputs, first_sample, contribution)
 }
 
-fn whole(kind: DemoArtifactKind, inputs: &ArtifactInputs<'_>, first_sample: usize, contribution: Array2<f64>) -> DemoArtifact {
+fn whole(
+    kind: DemoArtifactKind,
+    inputs: &ArtifactInputs<'_>,
+    first_sample: usize,
+    contribution: Array2<f64>,
+) -> DemoArtifact {
     let sfreq = inputs.spec.sfreq;
     DemoArtifact {
         kind,
@@ -84,8 +93,13 @@ fn sensor_noise(inputs: &ArtifactInputs<'_>, rng: &mut Rng) -> DemoArtifact {
     let n = inputs.n_samples;
     let mut contribution = Array2::zeros((inputs.channels.len(), n));
     for (mut row, channel) in contribution.rows_mut().into_iter().zip(inputs.channels) {
-        let rms_uv = if channel.kind == ChannelType::Ecg { 5.0 } else { 1.0 };
-        row.iter_mut().for_each(|v| *v = rms_uv * 1e-6 * rng.normal());
+        let rms_uv = if channel.kind == ChannelType::Ecg {
+            5.0
+        } else {
+            1.0
+        };
+        row.iter_mut()
+            .for_each(|v| *v = rms_uv * 1e-6 * rng.normal());
     }
     whole(DemoArtifactKind::SensorNoise, inputs, 0, contribution)
 }
@@ -98,12 +112,22 @@ fn drift(inputs: &ArtifactInputs<'_>, rng: &mut Rng) -> DemoArtifact {
     let mut contribution = Array2::zeros((inputs.channels.len(), n));
     for mut row in contribution.rows_mut() {
         let waves: Vec<(f64, f64, f64)> = (0..2)
-            .map(|_| (rng.range(0.01, 0.08), rng.range(5.0, 20.0), rng.range(0.0, 2.0 * PI)))
+            .map(|_| {
+                (
+                    rng.range(0.01, 0.08),
+                    rng.range(5.0, 20.0),
+                    rng.range(0.0, 2.0 * PI),
+                )
+            })
             .collect();
         let slope = rng.range(-10.0, 10.0) / n as f64;
         for (i, v) in row.iter_mut().enumerate() {
             let t = i as f64 / sfreq;
-            let uv: f64 = waves.iter().map(|&(f, a, ph)| a * (2.0 * PI * f * t + ph).sin()).sum::<f64>() + slope * i as f64;
+            let uv: f64 = waves
+                .iter()
+                .map(|&(f, a, ph)| a * (2.0 * PI * f * t + ph).sin())
+                .sum::<f64>()
+                + slope * i as f64;
             *v = uv * 1e-6;
         }
     }
@@ -120,7 +144,11 @@ fn line_noise(inputs: &ArtifactInputs<'_>, freq: f64, rng: &mut Rng) -> DemoArti
     let common_phase = rng.range(0.0, 2.0 * PI);
     let mut contribution = Array2::zeros((inputs.channels.len(), n));
     for (mut row, channel) in contribution.rows_mut().into_iter().zip(inputs.channels) {
-        let amp_uv = if channel.kind == ChannelType::Ecg { rng.range(10.0, 20.0) } else { rng.range(2.0, 8.0) };
+        let amp_uv = if channel.kind == ChannelType::Ecg {
+            rng.range(10.0, 20.0)
+        } else {
+            rng.range(2.0, 8.0)
+        };
         let phase = common_phase + 0.2 * rng.normal();
         let harmonics: Vec<(f64, f64)> = HARMONIC_GAINS
             .iter()
@@ -130,7 +158,10 @@ fn line_noise(inputs: &ArtifactInputs<'_>, freq: f64, rng: &mut Rng) -> DemoArti
             .collect();
         for (i, v) in row.iter_mut().enumerate() {
             let t = i as f64 / sfreq;
-            let uv: f64 = harmonics.iter().map(|&(f, a)| a * (2.0 * PI * f * t + phase).sin()).sum();
+            let uv: f64 = harmonics
+                .iter()
+                .map(|&(f, a)| a * (2.0 * PI * f * t + phase).sin())
+                .sum();
             *v = uv * 1e-6;
         }
     }
@@ -153,7 +184,11 @@ fn heartbeats(inputs: &ArtifactInputs<'_>, rng: &mut Rng) -> Vec<DemoArtifact> {
     let mut gains = topography(&[heart], &sensors, inputs.reference);
     normalise_peak(&mut gains, &indices_of(inputs, ChannelType::Eeg));
     for (g, c) in gains.iter_mut().zip(inputs.channels) {
-        *g = if c.kind == ChannelType::Ecg { r_uv } else { *g * leak_uv };
+        *g = if c.kind == ChannelType::Ecg {
+            r_uv
+        } else {
+            *g * leak_uv
+        };
     }
     let (before, after) = (0.3, 0.5);
     let mut out = Vec::new();
@@ -161,8 +196,16 @@ fn heartbeats(inputs: &ArtifactInputs<'_>, rng: &mut Rng) -> Vec<DemoArtifact> {
     while r_peak + after < duration {
         let first = ((r_peak - before) * sfreq).ceil() as usize;
         let len = ((before + after) * sfreq) as usize;
-        let course: Vec<f64> = (0..len).map(|i| ecg_beat((first + i) as f64 / sfreq - r_peak)).collect();
-        out.push(rank_one(DemoArtifactKind::Heartbeat, inputs, first, &gains, &course));
+        let course: Vec<f64> = (0..len)
+            .map(|i| ecg_beat((first + i) as f64 / sfreq - r_peak))
+            .collect();
+        out.push(rank_one(
+            DemoArtifactKind::Heartbeat,
+            inputs,
+            first,
+            &gains,
+            &course,
+        ));
         r_peak += mean_rr + 0.03 * rng.normal();
     }
     out
@@ -189,7 +232,9 @@ fn blinks(inputs: &ArtifactInputs<'_>, rng: &mut Rng) -> Vec<DemoArtifact> {
             let first = (onset * sfreq).round() as usize;
             let len = (length * sfreq).ceil() as usize;
             let gains: Vec<f64> = topo.iter().map(|g| g * amp).collect();
-            let course: Vec<f64> = (0..len).map(|i| blink_shape(i as f64 / sfreq, length)).collect();
+            let course: Vec<f64> = (0..len)
+                .map(|i| blink_shape(i as f64 / sfreq, length))
+                .collect();
             rank_one(DemoArtifactKind::Blink, inputs, first, &gains, &course)
         })
         .collect()
@@ -207,25 +252,35 @@ fn saccades(inputs: &ArtifactInputs<'_>, rng: &mut Rng) -> Vec<DemoArtifact> {
     });
     let sensors: Vec<_> = inputs.channels.iter().map(|c| c.sensor).collect();
     let mut topo = topography(&dipoles, &sensors, inputs.reference);
-    let heog: Vec<usize> = inputs.channels.iter().position(|c| c.name == "HEOG").into_iter().collect();
-    normalise_peak(&mut topo, &heog);
-    onsets(rng, inputs.spec.saccades_per_minute, duration, 1.5 + 2.0 * RAMP)
+    let heog: Vec<usize> = inputs
+        .channels
+        .iter()
+        .position(|c| c.name == "HEOG")
         .into_iter()
-        .map(|onset| {
-            let fixation = rng.range(0.3, 1.5);
-            let amp = rng.range(40.0, 120.0) * if rng.uniform() < 0.5 { 1.0 } else { -1.0 };
-            let first = (onset * sfreq).round() as usize;
-            let len = ((fixation + RAMP) * sfreq).ceil() as usize + 1;
-            let gains: Vec<f64> = topo.iter().map(|g| g * amp).collect();
-            let course: Vec<f64> = (0..len)
-                .map(|i| {
-                    let t = i as f64 / sfreq;
-                    smooth_step(t, RAMP) - smooth_step(t - fixation, RAMP)
-                })
-                .collect();
-            rank_one(DemoArtifactKind::Saccade, inputs, first, &gains, &course)
-        })
-        .collect()
+        .collect();
+    normalise_peak(&mut topo, &heog);
+    onsets(
+        rng,
+        inputs.spec.saccades_per_minute,
+        duration,
+        1.5 + 2.0 * RAMP,
+    )
+    .into_iter()
+    .map(|onset| {
+        let fixation = rng.range(0.3, 1.5);
+        let amp = rng.range(40.0, 120.0) * if rng.uniform() < 0.5 { 1.0 } else { -1.0 };
+        let first = (onset * sfreq).round() as usize;
+        let len = ((fixation + RAMP) * sfreq).ceil() as usize + 1;
+        let gains: Vec<f64> = topo.iter().map(|g| g * amp).collect();
+        let course: Vec<f64> = (0..len)
+            .map(|i| {
+                let t = i as f64 / sfreq;
+                smooth_step(t, RAMP) - smooth_step(t - fixation, RAMP)
+            })
+            .collect();
+        rank_one(DemoArtifactKind::Saccade, inputs, first, &gains, &course)
+    })
+    .collect()
 }
 
 /// Muscle bursts: 20–100 Hz band-limited noise for 0.5–2 s, 20–60 µV RMS, centred on one
@@ -259,7 +314,13 @@ fn muscle_bursts(inputs: &ArtifactInputs<'_>, rng: &mut Rng) -> Vec<DemoArtifact
                     _ => 0.0,
                 })
                 .collect();
-            Some(rank_one(DemoArtifactKind::Muscle, inputs, first, &gains, &course))
+            Some(rank_one(
+                DemoArtifactKind::Muscle,
+                inputs,
+                first,
+                &gains,
+                &course,
+            ))
         })
         .collect()
 }

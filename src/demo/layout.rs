@@ -14,8 +14,8 @@ pub const STANDARD_19: [&str; 19] = [
 /// A common 32-channel 10-20 cap (the BioSemi 32 layout).
 pub const STANDARD_32: [&str; 32] = [
     "Fp1", "AF3", "F7", "F3", "FC1", "FC5", "T7", "C3", "CP1", "CP5", "P7", "P3", "Pz", "PO3",
-    "O1", "Oz", "O2", "PO4", "P4", "P8", "CP6", "CP2", "C4", "T8", "FC6", "FC2", "F4", "F8",
-    "AF4", "Fp2", "Fz", "Cz",
+    "O1", "Oz", "O2", "PO4", "P4", "P8", "CP6", "CP2", "C4", "T8", "FC6", "FC2", "F4", "F8", "AF4",
+    "Fp2", "Fz", "Cz",
 ];
 
 /// Approximate eye centres in MNE's head frame (metres): about 2.5 cm behind and 3 cm

@@ -285,7 +285,11 @@ fn task_periods(spec: &DemoSpec, rng: &mut rng::Rng) -> Vec<TaskPeriod> {
         } else {
             Cue::RightHand
         };
-        periods.push(TaskPeriod { onset: t, duration, cue });
+        periods.push(TaskPeriod {
+            onset: t,
+            duration,
+            cue,
+        });
         t += duration;
         rest = !rest;
     }
@@ -293,7 +297,11 @@ fn task_periods(spec: &DemoSpec, rng: &mut rng::Rng) -> Vec<TaskPeriod> {
 }
 
 fn validate(spec: &DemoSpec) -> Result<(), DemoError> {
-    fn invalid(field: &'static str, value: impl std::fmt::Debug, expected: &'static str) -> DemoError {
+    fn invalid(
+        field: &'static str,
+        value: impl std::fmt::Debug,
+        expected: &'static str,
+    ) -> DemoError {
         DemoError::InvalidSpec {
             field,
             value: format!("{value:?}"),
@@ -301,18 +309,34 @@ fn validate(spec: &DemoSpec) -> Result<(), DemoError> {
         }
     }
     if spec.n_subjects == 0 || spec.n_subjects > 999 {
-        return Err(invalid("n_subjects", spec.n_subjects, "between 1 and 999 (ids are three digits)"));
+        return Err(invalid(
+            "n_subjects",
+            spec.n_subjects,
+            "between 1 and 999 (ids are three digits)",
+        ));
     }
     if !(spec.sfreq.is_finite() && spec.sfreq >= 64.0 && spec.sfreq <= 16384.0) {
-        return Err(invalid("sfreq", spec.sfreq, "a sample rate in Hz between 64 and 16384"));
+        return Err(invalid(
+            "sfreq",
+            spec.sfreq,
+            "a sample rate in Hz between 64 and 16384",
+        ));
     }
     if !(spec.duration.is_finite() && spec.duration >= 2.0 && spec.duration * spec.sfreq <= 1e8) {
-        return Err(invalid("duration", spec.duration, "at least 2 s and at most 1e8 samples"));
+        return Err(invalid(
+            "duration",
+            spec.duration,
+            "at least 2 s and at most 1e8 samples",
+        ));
     }
     if let Some(f) = spec.line_freq
         && !(f.is_finite() && f > 0.0 && f < spec.sfreq / 2.0)
     {
-        return Err(invalid("line_freq", f, "a frequency in Hz below Nyquist (sfreq / 2), e.g. 50 or 60"));
+        return Err(invalid(
+            "line_freq",
+            f,
+            "a frequency in Hz below Nyquist (sfreq / 2), e.g. 50 or 60",
+        ));
     }
     for (field, rate) in [
         ("blinks_per_minute", spec.blinks_per_minute),

@@ -4,7 +4,9 @@
 
 use ndarray::Array2;
 
-use super::head_model::{Dipole, HEAD_CENTRE, add, normalise_peak, radial_dipole_under, scale, topography, unit};
+use super::head_model::{
+    Dipole, HEAD_CENTRE, add, normalise_peak, radial_dipole_under, scale, topography, unit,
+};
 use super::layout::DemoChannel;
 use super::rng::Rng;
 use super::signals::{blink_shape, pink_noise, resonator_noise, scale_to_rms, smooth_step};
@@ -50,28 +52,76 @@ const fn rhythm(freq: f64, bandwidth: f64, rms_uv: f64, envelope: Envelope) -> R
     }
 }
 
-/// Eight sources: posterior alpha (strongest at O1/O2/Pz), sensorimotor mu + beta that
+/// Ten sources: posterior alpha (strongest at O1/O2/Pz), sensorimotor mu + beta that
 /// desynchronise during the contralateral motor task, frontal-midline theta bursts, and
-/// temporal 1/f activity.
-const NAMED_SOURCES: [NamedSource; 8] = [
-    NamedSource { landmark: "O1", depth_fraction: 0.6, background_uv: 5.0, rhythms: &[rhythm(10.0, 1.5, 14.0, Envelope::Steady)] },
-    NamedSource { landmark: "O2", depth_fraction: 0.6, background_uv: 5.0, rhythms: &[rhythm(10.3, 1.5, 14.0, Envelope::Steady)] },
-    NamedSource { landmark: "Pz", depth_fraction: 0.55, background_uv: 5.0, rhythms: &[rhythm(9.6, 1.5, 9.0, Envelope::Steady)] },
+/// frontal and temporal 1/f activity.
+const NAMED_SOURCES: [NamedSource; 10] = [
+    NamedSource {
+        landmark: "O1",
+        depth_fraction: 0.4,
+        background_uv: 5.0,
+        rhythms: &[rhythm(10.0, 1.5, 14.0, Envelope::Steady)],
+    },
+    NamedSource {
+        landmark: "O2",
+        depth_fraction: 0.4,
+        background_uv: 5.0,
+        rhythms: &[rhythm(10.3, 1.5, 14.0, Envelope::Steady)],
+    },
+    NamedSource {
+        landmark: "Pz",
+        depth_fraction: 0.4,
+        background_uv: 5.0,
+        rhythms: &[rhythm(9.6, 1.5, 9.0, Envelope::Steady)],
+    },
     NamedSource {
         landmark: "C3",
-        depth_fraction: 0.6,
+        depth_fraction: 0.4,
         background_uv: 4.0,
-        rhythms: &[rhythm(11.0, 1.5, 7.0, Envelope::DesynchronisedBy(Cue::RightHand)), rhythm(21.0, 3.0, 4.0, Envelope::Bursts(20.0))],
+        rhythms: &[
+            rhythm(11.0, 1.5, 7.0, Envelope::DesynchronisedBy(Cue::RightHand)),
+            rhythm(21.0, 3.0, 4.0, Envelope::Bursts(20.0)),
+        ],
     },
     NamedSource {
         landmark: "C4",
-        depth_fraction: 0.6,
+        depth_fraction: 0.4,
         background_uv: 4.0,
-        rhythms: &[rhythm(11.5, 1.5, 7.0, Envelope::DesynchronisedBy(Cue::LeftHand)), rhythm(20.0, 3.0, 4.0, Envelope::Bursts(20.0))],
+        rhythms: &[
+            rhythm(11.5, 1.5, 7.0, Envelope::DesynchronisedBy(Cue::LeftHand)),
+            rhythm(20.0, 3.0, 4.0, Envelope::Bursts(20.0)),
+        ],
     },
-    NamedSource { landmark: "Fz", depth_fraction: 0.55, background_uv: 4.0, rhythms: &[rhythm(6.0, 1.5, 6.0, Envelope::Bursts(10.0))] },
-    NamedSource { landmark: "T7", depth_fraction: 0.6, background_uv: 6.0, rhythms: &[] },
-    NamedSource { landmark: "T8", depth_fraction: 0.6, background_uv: 6.0, rhythms: &[] },
+    NamedSource {
+        landmark: "Fz",
+        depth_fraction: 0.4,
+        background_uv: 4.0,
+        rhythms: &[rhythm(6.0, 1.5, 6.0, Envelope::Bursts(10.0))],
+    },
+    NamedSource {
+        landmark: "F3",
+        depth_fraction: 0.4,
+        background_uv: 8.0,
+        rhythms: &[],
+    },
+    NamedSource {
+        landmark: "F4",
+        depth_fraction: 0.4,
+        background_uv: 8.0,
+        rhythms: &[],
+    },
+    NamedSource {
+        landmark: "T7",
+        depth_fraction: 0.4,
+        background_uv: 6.0,
+        rhythms: &[],
+    },
+    NamedSource {
+        landmark: "T8",
+        depth_fraction: 0.4,
+        background_uv: 6.0,
+        rhythms: &[],
+    },
 ];
 
 /// Number of weak random background dipoles and their 1/f RMS (µV at peak channel).
@@ -100,27 +150,47 @@ pub fn brain_signal(inputs: &BrainInputs<'_>, seed: u64) -> Result<Array2<f64>, 
     let mut out = Array2::<f64>::zeros((inputs.channels.len(), n));
 
     for (k, source) in NAMED_SOURCES.iter().enumerate() {
-        let landmark = standard_1005_position(source.landmark).ok_or(DemoError::MissingPosition { name: source.landmark })?;
+        let landmark =
+            standard_1005_position(source.landmark).ok_or(DemoError::MissingPosition {
+                name: source.landmark,
+            })?;
         let dipole = radial_dipole_under(landmark, source.depth_fraction);
         let mut rng = Rng::derive(seed, 100 + k as u64);
         let mut course = pink_noise(&mut rng, n, inputs.sfreq);
         scale_to_rms(&mut course, source.background_uv);
         for rhythm in source.rhythms {
             let oscillation = rhythm_course(&mut rng, rhythm, inputs);
-            course.iter_mut().zip(&oscillation).for_each(|(c, o)| *c += o);
+            course
+                .iter_mut()
+                .zip(&oscillation)
+                .for_each(|(c, o)| *c += o);
         }
-        add_projection(&mut out, &[dipole], &sensors, inputs.reference, &eeg, &course);
+        add_projection(
+            &mut out,
+            &[dipole],
+            &sensors,
+            inputs.reference,
+            &eeg,
+            &course,
+        );
     }
 
     let mut rng = Rng::derive(seed, 200);
     for _ in 0..BACKGROUND_DIPOLES {
-        // A random direction in the upper part of the head, 45–75 % of the way out.
+        // A random direction in the upper part of the head, 30–60 % of the way out.
         let direction = unit([rng.normal(), rng.normal(), rng.normal().abs() * 0.8 + 0.2]);
-        let position = add(HEAD_CENTRE, scale(direction, 0.085 * rng.range(0.45, 0.75)));
+        let position = add(HEAD_CENTRE, scale(direction, 0.085 * rng.range(0.3, 0.6)));
         let moment = unit([rng.normal(), rng.normal(), rng.normal()]);
         let mut course = pink_noise(&mut rng, n, inputs.sfreq);
         scale_to_rms(&mut course, BACKGROUND_UV);
-        add_projection(&mut out, &[Dipole { position, moment }], &sensors, inputs.reference, &eeg, &course);
+        add_projection(
+            &mut out,
+            &[Dipole { position, moment }],
+            &sensors,
+            inputs.reference,
+            &eeg,
+            &course,
+        );
     }
     Ok(out)
 }
@@ -177,7 +247,10 @@ fn rhythm_course(rng: &mut Rng, rhythm: &Rhythm, inputs: &BrainInputs<'_>) -> Ve
                     .tasks
                     .iter()
                     .filter(|p| p.cue == cue)
-                    .map(|p| smooth_step(t - p.onset - 0.3, 0.5) * (1.0 - smooth_step(t - p.onset - p.duration, 0.5)))
+                    .map(|p| {
+                        smooth_step(t - p.onset - 0.3, 0.5)
+                            * (1.0 - smooth_step(t - p.onset - p.duration, 0.5))
+                    })
                     .fold(0.0, f64::max);
                 *v *= 1.0 - 0.6 * active;
             }

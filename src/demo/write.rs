@@ -30,13 +30,22 @@ where
         write_edf(&subject.recording, &edf)?;
 
         let clean = subject.truth.clean.clone().into_dyn();
-        write_atomically(&dir.join(format!("{stem}_desc-clean_eeg.npy")), |w| npy::write_f64(w, &clean))?;
+        write_atomically(&dir.join(format!("{stem}_desc-clean_eeg.npy")), |w| {
+            npy::write_f64(w, &clean)
+        })?;
 
         let mut table = String::from("kind\tonset\tduration\n");
         for a in &subject.truth.artifacts {
-            table.push_str(&format!("{}\t{}\t{}\n", a.kind.as_str(), a.onset, a.duration));
+            table.push_str(&format!(
+                "{}\t{}\t{}\n",
+                a.kind.as_str(),
+                a.onset,
+                a.duration
+            ));
         }
-        write_atomically(&dir.join(format!("{stem}_artifacts.tsv")), |w| w.write_all(table.as_bytes()))?;
+        write_atomically(&dir.join(format!("{stem}_artifacts.tsv")), |w| {
+            w.write_all(table.as_bytes())
+        })?;
         written.push(edf);
     }
     Ok(written)

@@ -1,5 +1,7 @@
 //! The demo generator against its known synthetic ground truth.
 
+mod common;
+
 use std::f64::consts::PI;
 
 use eegclean::data::{ChannelType, Recording, standard_1005_position};
@@ -419,4 +421,134 @@ fn invalid_specs_are_rejected_with_the_field() {
             ..
         })
     ));
+}
+
+/// Mean 10.5–12.5 Hz power of `x` over 1 s windows starting 1 s into each period with
+/// the given cue label.
+fn mu_power_during(rec: &Recording, x: &[f64], label: &str) -> f64 {
+    let sfreq = rec.sfreq;
+    let win = sfreq as usize;
+    let mut total = 0.0;
+    let mut count = 0;
+    for a in rec.annotations.iter().filter(|a| a.description == label) {
+        let duration = a.duration.unwrap_or(0.0);
+        let mut t = a.onset + 1.0;
+        while t + 1.0 <= a.onset + duration {
+            let first = (t * sfreq) as usize;
+            if first + win > x.len() {
+                break;
+            }
+            let seg = &x[first..first + win];
+            total += [10.5, 11.0, 11.5, 12.0, 12.5]
+                .iter()
+                .map(|&f| dft_power(seg, sfreq, f))
+                .sum::<f64>();
+            count += 1;
+            t += 1.0;
+        }
+    }
+    assert!(count > 0, "no {label} windows");
+    total / count as f64
+}
+
+#[test]
+fn mu_rhythm_desynchronises_over_the_contralateral_hemisphere() {
+    // Left-hand cues (T1) suppress mu at C4, right-hand cues (T2) at C3 (brain signal).
+    let (mut c4_t1, mut c4_t0, mut c3_t2, mut c3_t0) = (0.0, 0.0, 0.0, 0.0);
+    for subject in generate(
+        &DemoSpec {
+            duration: 120.0,
+            ..DemoSpec::default()
+        },
+        31,
+    )
+    .expect("valid spec")
+    {
+        let rec = &subject.recording;
+        let clean_row = |name: &str| {
+            subject
+                .truth
+                .clean
+                .row(rec.channel_index(name).expect("channel"))
+                .to_vec()
+        };
+        let (c3, c4) = (clean_row("C3"), clean_row("C4"));
+        c4_t1 += mu_power_during(rec, &c4, "T1");
+        c4_t0 += mu_power_during(rec, &c4, "T0");
+        c3_t2 += mu_power_during(rec, &c3, "T2");
+        c3_t0 += mu_power_during(rec, &c3, "T0");
+    }
+    eprintln!(
+        "mu power task/rest: C4 (T1) {:.2}, C3 (T2) {:.2}",
+        c4_t1 / c4_t0,
+        c3_t2 / c3_t0
+    );
+    assert!(
+        c4_t1 < 0.7 * c4_t0,
+        "C4 mu during T1 {c4_t1} vs rest {c4_t0}"
+    );
+    assert!(
+        c3_t2 < 0.7 * c3_t0,
+        "C3 mu during T2 {c3_t2} vs rest {c3_t0}"
+    );
+}
+
+#[test]
+fn written_truth_reads_back_in_numpy() {
+    let subjects = generate(
+        &DemoSpec {
+            n_subjects: 2,
+            duration: 4.0,
+            ..DemoSpec::default()
+        },
+        4,
+    )
+    .expect("valid spec");
+    let dir = common::scratch();
+    let mut seen = Vec::new();
+    let written = eegclean::demo::write_subjects(
+        &subjects,
+        dir.path(),
+        |rec: &Recording, path: &std::path::Path| -> std::io::Result<()> {
+            // Stand-in for the EDF writer: record the call, create the file.
+            seen.push((rec.n_channels(), path.to_path_buf()));
+            std::fs::write(path, b"")
+        },
+    )
+    .expect("writes");
+    assert_eq!(written.len(), 2);
+    assert_eq!(seen.len(), 2);
+    for (subject, edf) in subjects.iter().zip(&written) {
+        assert!(edf.ends_with(format!(
+            "sub-{0}/sub-{0}_task-motor_run-01_eeg.edf",
+            subject.id
+        )));
+        let npy = edf.with_file_name(format!(
+            "sub-{}_task-motor_run-01_desc-clean_eeg.npy",
+            subject.id
+        ));
+        let tsv = edf.with_file_name(format!(
+            "sub-{}_task-motor_run-01_artifacts.tsv",
+            subject.id
+        ));
+        let out = common::run_python(
+            "import sys, numpy as np, csv\n\
+             a = np.load(sys.argv[1])\n\
+             rows = list(csv.DictReader(open(sys.argv[2]), delimiter='\\t'))\n\
+             print(a.shape[0], a.shape[1], repr(float(a[3, 100])), repr(float(np.abs(a).sum())), len(rows), rows[0]['kind'])",
+            &[npy.to_str().expect("utf-8"), tsv.to_str().expect("utf-8")],
+        );
+        let f: Vec<&str> = out.split_whitespace().collect();
+        let clean = &subject.truth.clean;
+        assert_eq!(f[0].parse::<usize>().expect("rows"), clean.nrows());
+        assert_eq!(f[1].parse::<usize>().expect("cols"), clean.ncols());
+        assert_eq!(f[2].parse::<f64>().expect("value"), clean[[3, 100]]);
+        let abs_sum: f64 = clean.iter().map(|v| v.abs()).sum();
+        assert!((f[3].parse::<f64>().expect("sum") - abs_sum).abs() <= 1e-9 * abs_sum);
+        assert_eq!(
+            f[4].parse::<usize>().expect("count"),
+            subject.truth.artifacts.len()
+        );
+        assert_eq!(f[5], subject.truth.artifacts[0].kind.as_str());
+    }
 }

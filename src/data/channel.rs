@@ -45,10 +45,7 @@ impl ChannelType {
 
     /// Electrophysiological channels that filters and references apply to by default.
     pub fn is_data(self) -> bool {
-        !matches!(
-            self,
-            ChannelType::Stim | ChannelType::Misc | ChannelType::Resp
-        )
+        !matches!(self, ChannelType::Stim | ChannelType::Misc | ChannelType::Resp)
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod dag;
 pub mod data;
+pub mod demo;
 pub mod io;
 pub mod spec;
 pub mod stages;

@@ -7,11 +7,15 @@
 mod annotation;
 mod artifact;
 mod channel;
+mod montage;
+mod names;
 mod recording;
 mod time;
 
 pub use annotation::Annotation;
 pub use artifact::{Artifact, ArtifactKind};
 pub use channel::{Channel, ChannelType, Unit};
+pub use montage::{Montage, MontageError, standard_1005, standard_1005_position};
+pub use names::{eegbci_standardize, normalize_label, strip_reference_decorations};
 pub use recording::{Recording, Segment};
 pub use time::StartTime;

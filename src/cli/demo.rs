@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use super::args::DemoArgs;
-use crate::demo::{DemoSpec, generate};
+use crate::demo::{DemoSpec, generate, write_subjects};
 use crate::io::edf::EdfKind;
 use crate::io::recording_edf::write_recording;
 use crate::spec::{Pipeline, Source};
@@ -13,6 +13,8 @@ pub fn demo(a: DemoArgs) -> Result<ExitCode, String> {
     let data = a.out.join("data");
     let spec = DemoSpec {
         n_subjects: a.subjects.max(1),
+        // The default pipeline notches 60 Hz (as the MNE reference does for EEGMMIDB).
+        line_freq: Some(60.0),
         ..DemoSpec::default()
     };
     eprintln!(
@@ -21,13 +23,14 @@ pub fn demo(a: DemoArgs) -> Result<ExitCode, String> {
         if spec.n_subjects == 1 { "" } else { "s" },
         data.display()
     );
-    for s in generate(&spec, a.seed).map_err(|e| e.to_string())? {
-        let path = data
-            .join(format!("sub-{}", s.id))
-            .join("eeg")
-            .join(format!("sub-{}_task-demo_eeg.edf", s.id));
-        write_recording(&path, &s.recording, EdfKind::EdfPlusC).map_err(|e| e.to_string())?;
-    }
+    let subjects = generate(&spec, a.seed).map_err(|e| e.to_string())?;
+    // Each subject's EDF, plus its ground truth beside it (`_desc-clean_eeg.npy`: the
+    // brain-only signal; `_artifacts.tsv`: every artifact's kind, onset and duration).
+    write_subjects(&subjects, &data, |rec, path| -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        write_recording(path, rec, EdfKind::EdfPlusC)?;
+        Ok(())
+    })
+    .map_err(|e| format!("writing the demo data: {e}"))?;
     let pipeline_path = a.out.join("pipeline.yaml");
     // The shipped pipeline reads `data/` and writes `derivatives/eegclean/` relative to
     // itself, so a copy beside the generated data runs as it is.

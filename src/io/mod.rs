@@ -1,4 +1,5 @@
 //! Files in and out: EDF/EDF+/BDF, NumPy `.npy`, atomic writes.
 
 pub mod atomic;
+pub mod edf;
 pub mod npy;

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use eegclean::data::{Annotation, StartTime};
 use eegclean::io::edf::{EdfError, EdfKind, EdfReader, WriteReport, WriteSignal, WriteSpec, write_edf};
-use eegclean::io::npy::read_f64;
 use serde_json::Value;
 
 const ORACLE: &str = r#"
@@ -22,11 +21,11 @@ for n, path in enumerate(sys.argv[2:]):
     r = pyedflib.EdfReader(path)   # must open without error
     e['pyedflib'] = []
     for i in range(r.signals_in_file):
-        p = os.path.join(out, f'{n}_pyedflib_{i}.npy'); np.save(p, r.readSignal(i, digital=False)); e['pyedflib'].append(p)
+        p = os.path.join(out, f'{n}_pyedflib_{i}.f64'); np.asarray(r.readSignal(i, digital=False), dtype='<f8').tofile(p); e['pyedflib'].append(p)
     e['pyedflib_header'] = [[r.getPhysicalMinimum(i), r.getPhysicalMaximum(i), r.getDigitalMinimum(i), r.getDigitalMaximum(i)] for i in range(r.signals_in_file)]
     on, du, tx = r.readAnnotations()
     e['pyedflib_annotations'] = [[float(a), None if b == -1 else float(b), str(c)] for a, b, c in zip(on, du, tx)]
-    e['pyedflib_start_us'] = r.getStartdatetime().microsecond
+    e['pyedflib_subsecond'] = r.starttime_subsecond / 1e7
     r.close()
     raw = mne.io.read_raw_edf(path, preload=True, verbose='error') if path.endswith('.edf') else mne.io.read_raw_bdf(path, preload=True, verbose='error')
     units = raw._raw_extras[0]['units']
@@ -35,12 +34,13 @@ for n, path in enumerate(sys.argv[2:]):
     for i in range(len(raw.ch_names)):
         # MNE resamples every signal to the highest rate; keep only the signals it did not touch.
         if nsamps[i] == max(nsamps):
-            p = os.path.join(out, f'{n}_mne_{i}.npy'); np.save(p, raw.get_data(picks=[i])[0] / units[i]); e['mne'].append([i, p])
+            p = os.path.join(out, f'{n}_mne_{i}.f64'); np.asarray(raw.get_data(picks=[i])[0] / units[i], dtype='<f8').tofile(p); e['mne'].append([i, p])
     e['mne_annotations'] = [[float(a['onset']), float(a['duration']), a['description']] for a in raw.annotations]
     f = edfio.read_edf(path) if path.endswith('.edf') else edfio.read_bdf(path)
     e['edfio'] = []
     for i, s in enumerate(f.signals):
-        p = os.path.join(out, f'{n}_edfio_{i}.npy'); np.save(p, np.asarray(s.data, dtype=np.float64)); e['edfio'].append(p)
+        p = os.path.join(out, f'{n}_edfio_{i}.f64'); np.asarray(s.data, dtype='<f8').tofile(p); e['edfio'].append(p)
+    e['edfio_subsecond'] = f.starttime.microsecond / 1e6
     e['edfio_annotations'] = [[float(a.onset), None if a.duration is None else float(a.duration), a.text] for a in f.annotations]
     result[path] = e
 print(json.dumps(result))
@@ -118,7 +118,7 @@ fn spec_of<'a>(s: &'a Synthetic, kind: EdfKind, start: StartTime) -> WriteSpec<'
 }
 
 fn load(p: &Value) -> Vec<f64> {
-    read_f64(p.as_str().unwrap()).unwrap().iter().copied().collect()
+    read_f64_raw(p.as_str().unwrap())
 }
 
 /// Every original sample within one quantisation step of what a reader returned.
@@ -220,7 +220,8 @@ fn synthetic_edf_and_bdf_read_back_by_pyedflib_mne_edfio_and_us() {
         assert_annotations(&format!("{name} pyedflib"), e["pyedflib_annotations"].as_array().unwrap(), &want, false);
         assert_annotations(&format!("{name} edfio"), e["edfio_annotations"].as_array().unwrap(), &want, false);
         assert_annotations(&format!("{name} MNE"), e["mne_annotations"].as_array().unwrap(), &want, true);
-        assert_eq!(e["pyedflib_start_us"].as_u64().unwrap(), 250_000, "{name}: sub-second start");
+        assert_eq!(e["pyedflib_subsecond"].as_f64().unwrap(), 0.25, "{name}: sub-second start");
+        assert_eq!(e["edfio_subsecond"].as_f64().unwrap(), 0.25, "{name}: sub-second start");
         let ours: Vec<Value> = EdfReader::open(path)
             .unwrap()
             .annotations()
@@ -317,4 +318,14 @@ fn non_finite_samples_and_bad_fields_are_refused() {
     assert!(r.physical_ranges[0].0 <= 5.0 && r.physical_ranges[0].1 > r.physical_ranges[0].0);
     let back = EdfReader::open(&path).unwrap().read_physical(0).unwrap();
     assert!(back[..8].iter().all(|&x| (x - 5.0).abs() < 1e-9), "{back:?}");
+}
+
+/// Raw little-endian f64 written by NumPy's `tofile` (the skeleton's .npy reader cannot
+/// parse NumPy's own headers yet: it does not cut `descr` at its closing quote).
+fn read_f64_raw(path: &str) -> Vec<f64> {
+    std::fs::read(path)
+        .unwrap()
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+        .collect()
 }

@@ -75,11 +75,11 @@ fn parse_one(tal: &[u8]) -> Result<Tal, (usize, String)> {
             )
         })?),
     };
-    let body = &tal[head_end + 1..tal.len() - 1];
     let texts = if tal.len() == head_end + 1 {
         Vec::new()
     } else {
-        body.split(|&b| b == 0x14)
+        tal[head_end + 1..tal.len() - 1]
+            .split(|&b| b == 0x14)
             .map(|t| String::from_utf8_lossy(t).into_owned())
             .collect()
     };
@@ -130,5 +130,8 @@ mod tests {
         assert!(parse_tals(b"abc\x14\x00").is_err());
         assert!(parse_tals(b"+1\x15x\x14\x14\x00").is_err());
         assert!(parse_tals(b"+1").is_err());
+        assert!(parse_tals(b"\x14\x00").is_err());
+        // Found by the header fuzz test: the onset's 0x14 is also the last byte.
+        assert_eq!(parse_tals(b"+1\x14\x00").unwrap()[0].texts, Vec::<String>::new());
     }
 }

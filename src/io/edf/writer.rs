@@ -484,7 +484,7 @@ fn build_header(
     (dmin, dmax): (i32, i32),
 ) -> Result<Vec<u8>, String> {
     let mut h = Vec::with_capacity(256 * (ns + 1));
-    let mut put = |h: &mut Vec<u8>, s: &str, width: usize| -> Result<(), String> {
+    let put = |h: &mut Vec<u8>, s: &str, width: usize| -> Result<(), String> {
         if s.len() > width {
             return Err(format!("header value {s:?} does not fit its {width}-character field"));
         }

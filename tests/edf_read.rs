@@ -373,6 +373,29 @@ fn exercise(bytes: Vec<u8>) {
 }
 
 #[test]
+fn edf_plus_d_gap_makes_a_new_segment() {
+    // The tiny file as EDF+D with record onsets 0, 1, 5: records 0–1 adjacent, then a gap.
+    let mut b = tiny_edf_plus();
+    b[192..197].copy_from_slice(b"EDF+D");
+    let rec = 6 * 2 + 32;
+    let third = 256 * 4 + 2 * rec + 12;
+    b[third..third + 2].copy_from_slice(b"+5");
+    let r = EdfReader::from_bytes("gap.edf", b).unwrap();
+    assert_eq!(r.header().kind, eegclean::io::edf::EdfKind::EdfPlusD);
+    assert_eq!(r.record_onsets(), vec![0.0, 1.0, 5.0]);
+    let s = r.segments();
+    assert_eq!(s.len(), 2, "{s:?}");
+    assert_eq!((s[0].first_record, s[0].n_records, s[0].onset, s[0].duration), (0, 2, 0.0, 2.0));
+    assert_eq!((s[1].first_record, s[1].n_records, s[1].onset, s[1].duration), (2, 1, 5.0, 1.0));
+    // EDF+D without a time-keeping TAL in a record is refused (its onset would be a guess).
+    let mut b = tiny_edf_plus();
+    b[192..197].copy_from_slice(b"EDF+D");
+    let first = 256 * 4 + 12;
+    b[first..first + 32].fill(0);
+    assert!(matches!(EdfReader::from_bytes("gap.edf", b), Err(EdfError::Annotation { record: 0, .. })));
+}
+
+#[test]
 fn tiny_file_reads_as_built() {
     let r = EdfReader::from_bytes("tiny.edf", tiny_edf_plus()).unwrap();
     // Sample 0 of Fp1 in record 0 is digital -20: (-20 + 32768) * 1000/65535 - 500.

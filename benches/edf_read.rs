@@ -12,7 +12,9 @@ fn read_all(path: &Path) -> Array2<f64> {
     let idx = reader.header().data_signals();
     let n = reader.header().signals[idx[0]].samples_per_record * reader.header().n_records;
     let mut out = Array2::zeros((idx.len(), n));
-    reader.read_physical_into(&idx, out.view_mut()).expect("reads");
+    reader
+        .read_physical_into(&idx, out.view_mut())
+        .expect("reads");
     out
 }
 

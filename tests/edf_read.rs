@@ -143,7 +143,11 @@ fn test_files() -> Vec<PathBuf> {
         v.sort();
         files.extend(v);
     }
-    assert!(files.len() >= 30, "expected the shared test files, found {}", files.len());
+    assert!(
+        files.len() >= 30,
+        "expected the shared test files, found {}",
+        files.len()
+    );
     files
 }
 
@@ -168,7 +172,10 @@ fn every_shared_file_matches_the_oracles() {
         let reader = EdfReader::open(path).unwrap_or_else(|e| panic!("{key}: {e}"));
         let h = reader.header();
         let signals = o["signals"].as_object().unwrap();
-        assert!(!signals.is_empty() || h.data_signals().is_empty(), "{key}: oracle gave no signals");
+        assert!(
+            !signals.is_empty() || h.data_signals().is_empty(),
+            "{key}: oracle gave no signals"
+        );
         for (j, npy) in signals {
             let j: usize = j.parse().unwrap();
             let want = read_f64_raw(npy.as_str().unwrap());
@@ -179,7 +186,10 @@ fn every_shared_file_matches_the_oracles() {
             for (k, (&g, &w)) in got.iter().zip(&want).enumerate() {
                 let err = (g - w).abs();
                 let scale = w.abs().max(lsb);
-                assert!(err <= 1e-9 * scale, "{key} signal {j} sample {k}: ours {g}, oracle {w}");
+                assert!(
+                    err <= 1e-9 * scale,
+                    "{key} signal {j} sample {k}: ours {g}, oracle {w}"
+                );
                 worst_rel = worst_rel.max(err / scale);
             }
             n_samples += got.len();
@@ -187,13 +197,23 @@ fn every_shared_file_matches_the_oracles() {
 
         let want = o["annotations"].as_array().unwrap();
         let got = reader.annotations().unwrap();
-        assert_eq!(got.len(), want.len(), "{key}: annotation count ({})", o["annotation_source"]);
+        assert_eq!(
+            got.len(),
+            want.len(),
+            "{key}: annotation count ({})",
+            o["annotation_source"]
+        );
         for (g, w) in got.iter().zip(want) {
             let w = w.as_array().unwrap();
-            assert!((g.onset - w[0].as_f64().unwrap()).abs() <= 1e-6, "{key}: onset {g:?} vs {w:?}");
+            assert!(
+                (g.onset - w[0].as_f64().unwrap()).abs() <= 1e-6,
+                "{key}: onset {g:?} vs {w:?}"
+            );
             match (g.duration, w[1].as_f64()) {
                 (None, None) => {}
-                (Some(a), Some(b)) => assert!((a - b).abs() <= 1e-6, "{key}: duration {g:?} vs {w:?}"),
+                (Some(a), Some(b)) => {
+                    assert!((a - b).abs() <= 1e-6, "{key}: duration {g:?} vs {w:?}")
+                }
                 _ => panic!("{key}: duration {g:?} vs {w:?}"),
             }
             assert_eq!(g.description, w[2].as_str().unwrap(), "{key}");
@@ -203,11 +223,17 @@ fn every_shared_file_matches_the_oracles() {
             let got = reader.record_onsets();
             assert_eq!(got.len(), onsets.len(), "{key}: record count");
             for (r, (g, w)) in got.iter().zip(onsets).enumerate() {
-                assert!((g - w.as_f64().unwrap()).abs() <= 1e-9, "{key}: record {r} onset {g} vs {w}");
+                assert!(
+                    (g - w.as_f64().unwrap()).abs() <= 1e-9,
+                    "{key}: record {r} onset {g} vs {w}"
+                );
             }
         }
     }
-    eprintln!("compared {n_samples} samples over {} files; worst relative error {worst_rel:e}", files.len());
+    eprintln!(
+        "compared {n_samples} samples over {} files; worst relative error {worst_rel:e}",
+        files.len()
+    );
 }
 
 #[test]
@@ -223,14 +249,28 @@ fn fast_path_equals_per_signal_reads() {
     }
     // A transposed (non-contiguous) output view still gets the right values.
     let mut t = Array2::<f64>::zeros((n, idx.len()));
-    reader.read_physical_into(&idx, t.view_mut().reversed_axes()).unwrap();
+    reader
+        .read_physical_into(&idx, t.view_mut().reversed_axes())
+        .unwrap();
     assert_eq!(t.t(), out);
     // Wrong shapes and mixed rates are refused.
-    assert!(reader.read_physical_into(&idx, Array2::zeros((idx.len(), n + 1)).view_mut()).is_err());
+    assert!(
+        reader
+            .read_physical_into(&idx, Array2::zeros((idx.len(), n + 1)).view_mut())
+            .is_err()
+    );
     let psg = EdfReader::open(common::shared_file("data/eog/short_psg.edf")).unwrap();
-    let rates: Vec<usize> = psg.header().signals.iter().map(|s| s.samples_per_record).collect();
+    let rates: Vec<usize> = psg
+        .header()
+        .signals
+        .iter()
+        .map(|s| s.samples_per_record)
+        .collect();
     let a = 0;
-    let b = rates.iter().position(|&r| r != rates[0]).expect("two rates");
+    let b = rates
+        .iter()
+        .position(|&r| r != rates[0])
+        .expect("two rates");
     assert!(matches!(
         psg.read_physical_into(&[a, b], Array2::zeros((2, 10)).view_mut()),
         Err(EdfError::Request { .. })
@@ -244,7 +284,10 @@ fn edf_plus_d_segments_follow_the_record_onsets() {
     let segs = reader.segments();
     let d = reader.header().record_duration;
     // Segments tile the records, and a new one starts exactly where onsets are not adjacent.
-    assert_eq!(segs.iter().map(|s| s.n_records).sum::<usize>(), onsets.len());
+    assert_eq!(
+        segs.iter().map(|s| s.n_records).sum::<usize>(),
+        onsets.len()
+    );
     for s in &segs {
         for r in s.first_record + 1..s.first_record + s.n_records {
             assert!((onsets[r] - onsets[r - 1] - d).abs() <= 1e-6);
@@ -256,7 +299,11 @@ fn edf_plus_d_segments_follow_the_record_onsets() {
         assert_eq!(end, w[1].first_record);
         assert!((onsets[end] - onsets[end - 1] - d).abs() > 1e-6);
     }
-    eprintln!("EDF+D: {} records, {} segments: {segs:?}", onsets.len(), segs.len());
+    eprintln!(
+        "EDF+D: {} records, {} segments: {segs:?}",
+        onsets.len(),
+        segs.len()
+    );
 }
 
 #[test]
@@ -265,15 +312,27 @@ fn crlf_damaged_file_is_refused_with_the_size_mismatch() {
     let err = EdfReader::open(&path).unwrap_err();
     let actual = std::fs::metadata(&path).unwrap().len();
     match &err {
-        EdfError::SizeMismatch { expected, actual: a, n_records, .. } => {
+        EdfError::SizeMismatch {
+            expected,
+            actual: a,
+            n_records,
+            ..
+        } => {
             assert_eq!(*a, actual);
-            assert_eq!(actual - expected, 10_853, "the README says 10,853 bytes too many");
+            assert_eq!(
+                actual - expected,
+                10_853,
+                "the README says 10,853 bytes too many"
+            );
             assert_eq!(*n_records, 125);
         }
         other => panic!("expected a size mismatch, got {other}"),
     }
     let msg = err.to_string();
-    assert!(msg.contains("size mismatch") && msg.contains("10853 bytes too many"), "{msg}");
+    assert!(
+        msg.contains("size mismatch") && msg.contains("10853 bytes too many"),
+        "{msg}"
+    );
     assert!(msg.contains("S001R04_crlf_damaged.edf"), "{msg}");
 }
 
@@ -290,7 +349,11 @@ fn sub_second_start_comes_from_the_first_record() {
     let got = reader.header().start.subsecond;
     for want in out.split_whitespace() {
         let want: f64 = want.parse().unwrap();
-        assert!((got - want).abs() < 1e-6, "{:?} vs {want} s", reader.header().start);
+        assert!(
+            (got - want).abs() < 1e-6,
+            "{:?} vs {want} s",
+            reader.header().start
+        );
     }
 }
 
@@ -364,7 +427,10 @@ fn exercise(bytes: Vec<u8>) {
     if let Ok(r) = EdfReader::from_bytes("mutated.edf", bytes) {
         for s in 0..r.header().signals.len() {
             let v = r.read_physical(s).unwrap();
-            assert_eq!(v.len(), r.header().signals[s].samples_per_record * r.header().n_records);
+            assert_eq!(
+                v.len(),
+                r.header().signals[s].samples_per_record * r.header().n_records
+            );
         }
         let _ = r.annotations();
         let _ = r.segments();
@@ -385,14 +451,23 @@ fn edf_plus_d_gap_makes_a_new_segment() {
     assert_eq!(r.record_onsets(), vec![0.0, 1.0, 5.0]);
     let s = r.segments();
     assert_eq!(s.len(), 2, "{s:?}");
-    assert_eq!((s[0].first_record, s[0].n_records, s[0].onset, s[0].duration), (0, 2, 0.0, 2.0));
-    assert_eq!((s[1].first_record, s[1].n_records, s[1].onset, s[1].duration), (2, 1, 5.0, 1.0));
+    assert_eq!(
+        (s[0].first_record, s[0].n_records, s[0].onset, s[0].duration),
+        (0, 2, 0.0, 2.0)
+    );
+    assert_eq!(
+        (s[1].first_record, s[1].n_records, s[1].onset, s[1].duration),
+        (2, 1, 5.0, 1.0)
+    );
     // EDF+D without a time-keeping TAL in a record is refused (its onset would be a guess).
     let mut b = tiny_edf_plus();
     b[192..197].copy_from_slice(b"EDF+D");
     let first = 256 * 4 + 12;
     b[first..first + 32].fill(0);
-    assert!(matches!(EdfReader::from_bytes("gap.edf", b), Err(EdfError::Annotation { record: 0, .. })));
+    assert!(matches!(
+        EdfReader::from_bytes("gap.edf", b),
+        Err(EdfError::Annotation { record: 0, .. })
+    ));
 }
 
 #[test]
@@ -403,7 +478,10 @@ fn tiny_file_reads_as_built() {
     assert!((r.read_physical(0).unwrap()[0] - want).abs() < 1e-12);
     let a = r.annotations().unwrap();
     assert_eq!(a.len(), 1);
-    assert_eq!((a[0].onset, a[0].duration, a[0].description.as_str()), (1.5, Some(0.25), "T1"));
+    assert_eq!(
+        (a[0].onset, a[0].duration, a[0].description.as_str()),
+        (1.5, Some(0.25), "T1")
+    );
     assert_eq!(r.record_onsets(), vec![0.0, 1.0, 2.0]);
     assert_eq!(r.segments().len(), 1);
 }
@@ -416,8 +494,16 @@ fn header_field_errors_name_field_signal_and_offset() {
     let off = 256 + 120 * ns + 8;
     b[off..off + 8].copy_from_slice(b"abc     ");
     match EdfReader::from_bytes("t.edf", b).unwrap_err() {
-        EdfError::BadField { field, signal, offset, .. } => {
-            assert_eq!((field, signal, offset), ("digital minimum", Some(1), off as u64))
+        EdfError::BadField {
+            field,
+            signal,
+            offset,
+            ..
+        } => {
+            assert_eq!(
+                (field, signal, offset),
+                ("digital minimum", Some(1), off as u64)
+            )
         }
         e => panic!("{e}"),
     }
@@ -425,35 +511,79 @@ fn header_field_errors_name_field_signal_and_offset() {
     let mut b = tiny_edf_plus();
     let off = 256 + 120 * ns;
     b[off..off + 8].copy_from_slice(b"32767   ");
-    assert!(matches!(EdfReader::from_bytes("t.edf", b), Err(EdfError::BadField { field: "digital minimum", .. })));
+    assert!(matches!(
+        EdfReader::from_bytes("t.edf", b),
+        Err(EdfError::BadField {
+            field: "digital minimum",
+            ..
+        })
+    ));
     // physical min == max.
     let mut b = tiny_edf_plus();
     let off = 256 + 104 * ns + 16;
     b[off..off + 8].copy_from_slice(b"1       ");
-    assert!(matches!(EdfReader::from_bytes("t.edf", b), Err(EdfError::BadField { field: "physical minimum", signal: Some(2), .. })));
+    assert!(matches!(
+        EdfReader::from_bytes("t.edf", b),
+        Err(EdfError::BadField {
+            field: "physical minimum",
+            signal: Some(2),
+            ..
+        })
+    ));
     // header bytes inconsistent with ns.
     let mut b = tiny_edf_plus();
     b[184..192].copy_from_slice(b"768     ");
-    assert!(matches!(EdfReader::from_bytes("t.edf", b), Err(EdfError::BadField { field: "number of bytes in header", .. })));
+    assert!(matches!(
+        EdfReader::from_bytes("t.edf", b),
+        Err(EdfError::BadField {
+            field: "number of bytes in header",
+            ..
+        })
+    ));
     // zero samples per record.
     let mut b = tiny_edf_plus();
     let off = 256 + 216 * ns;
     b[off..off + 8].copy_from_slice(b"0       ");
-    assert!(matches!(EdfReader::from_bytes("t.edf", b), Err(EdfError::BadField { .. })));
+    assert!(matches!(
+        EdfReader::from_bytes("t.edf", b),
+        Err(EdfError::BadField { .. })
+    ));
     // Leading/trailing spaces and a + sign are accepted (MNE does too).
     let mut b = tiny_edf_plus();
     b[236..244].copy_from_slice(b"  +3    ");
-    assert_eq!(EdfReader::from_bytes("t.edf", b).unwrap().header().n_records, 3);
+    assert_eq!(
+        EdfReader::from_bytes("t.edf", b)
+            .unwrap()
+            .header()
+            .n_records,
+        3
+    );
     // n_records = -1 derives the count; a size that does not divide is refused.
     let mut b = tiny_edf_plus();
     b[236..244].copy_from_slice(b"-1      ");
-    assert_eq!(EdfReader::from_bytes("t.edf", b.clone()).unwrap().header().n_records, 3);
+    assert_eq!(
+        EdfReader::from_bytes("t.edf", b.clone())
+            .unwrap()
+            .header()
+            .n_records,
+        3
+    );
     b.push(0);
-    assert!(matches!(EdfReader::from_bytes("t.edf", b), Err(EdfError::SizeMismatch { n_records: -1, .. })));
+    assert!(matches!(
+        EdfReader::from_bytes("t.edf", b),
+        Err(EdfError::SizeMismatch { n_records: -1, .. })
+    ));
     // A decimal comma is not a number (pyedflib and MNE refuse it too).
     let mut b = tiny_edf_plus();
     b[244..252].copy_from_slice(b"1,0     ");
-    assert!(matches!(EdfReader::from_bytes("t.edf", b), Err(EdfError::BadField { field: "duration of a data record", offset: 244, .. })));
+    assert!(matches!(
+        EdfReader::from_bytes("t.edf", b),
+        Err(EdfError::BadField {
+            field: "duration of a data record",
+            offset: 244,
+            ..
+        })
+    ));
 }
 
 mod fuzz {
@@ -461,8 +591,27 @@ mod fuzz {
     use proptest::prelude::*;
 
     const INTERESTING: &[&str] = &[
-        "", "-1", "0", "1", "+1", "-0", "99999999", "-9999999", "1e308", "1e-308", "nan", "inf", "abc", "1,5",
-        "-32768", "32767", "8388607", " 2 ", "0.5", "4294967296", "18446744",
+        "",
+        "-1",
+        "0",
+        "1",
+        "+1",
+        "-0",
+        "99999999",
+        "-9999999",
+        "1e308",
+        "1e-308",
+        "nan",
+        "inf",
+        "abc",
+        "1,5",
+        "-32768",
+        "32767",
+        "8388607",
+        " 2 ",
+        "0.5",
+        "4294967296",
+        "18446744",
     ];
 
     /// (offset, width) of every numeric header field of the tiny file.

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use eegclean::data::{Annotation, StartTime};
-use eegclean::io::edf::{EdfError, EdfKind, EdfReader, WriteReport, WriteSignal, WriteSpec, write_edf};
+use eegclean::io::edf::{
+    EdfError, EdfKind, EdfReader, WriteReport, WriteSignal, WriteSpec, write_edf,
+};
 use serde_json::Value;
 
 const ORACLE: &str = r#"
@@ -60,7 +62,9 @@ struct Synthetic {
 
 /// Deterministic pseudo-random numbers in [0, 1) (no RNG dependency needed).
 fn lcg(seed: &mut u64) -> f64 {
-    *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    *seed = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (*seed >> 11) as f64 / (1u64 << 53) as f64
 }
 
@@ -69,17 +73,29 @@ fn synthetic() -> Synthetic {
     let secs = 10.3; // not a whole number of records: the last one is padded
     let mut sig = |label: &str, unit: &str, rate: f64, f: &dyn Fn(f64, f64) -> f64| {
         let n = (secs * rate).round() as usize;
-        let v: Vec<f64> = (0..n).map(|k| f(k as f64 / rate, lcg(&mut seed) - 0.5)).collect();
+        let v: Vec<f64> = (0..n)
+            .map(|k| f(k as f64 / rate, lcg(&mut seed) - 0.5))
+            .collect();
         (label.to_string(), unit.to_string(), rate, v)
     };
     let tau = std::f64::consts::TAU;
     let signals = vec![
-        sig("EEG Fz", "uV", 256.0, &|t, r| 50.0 * (tau * 10.0 * t).sin() + 5.0 * r),
-        sig("ECG", "mV", 128.0, &|t, r| 1.2 * (tau * 1.1 * t).sin().powi(9) + 0.01 * r),
+        sig("EEG Fz", "uV", 256.0, &|t, r| {
+            50.0 * (tau * 10.0 * t).sin() + 5.0 * r
+        }),
+        sig("ECG", "mV", 128.0, &|t, r| {
+            1.2 * (tau * 1.1 * t).sin().powi(9) + 0.01 * r
+        }),
         sig("Temp", "degC", 1.0, &|t, r| 36.5 + 0.01 * t + 0.001 * r),
-        sig("Big", "nV", 256.0, &|t, r| 8.0e6 * (tau * 0.5 * t).sin() + 1.0e5 * r),
-        sig("Tiny", "V", 512.0, &|t, r| 3.0e-6 * (tau * 40.0 * t).sin() + 1.0e-7 * r),
-        sig("Offset", "mmHg", 64.0, &|t, r| 120.0 + 0.5 * (tau * t).sin() + 0.001 * r),
+        sig("Big", "nV", 256.0, &|t, r| {
+            8.0e6 * (tau * 0.5 * t).sin() + 1.0e5 * r
+        }),
+        sig("Tiny", "V", 512.0, &|t, r| {
+            3.0e-6 * (tau * 40.0 * t).sin() + 1.0e-7 * r
+        }),
+        sig("Offset", "mmHg", 64.0, &|t, r| {
+            120.0 + 0.5 * (tau * t).sin() + 0.001 * r
+        }),
     ];
     let mut annotations = vec![
         Annotation::new(0.0, None, "start"),
@@ -89,9 +105,16 @@ fn synthetic() -> Synthetic {
     ];
     // Many annotations inside one second: far more than one record's TAL room.
     for k in 0..300 {
-        annotations.push(Annotation::new(5.0 + k as f64 * 0.003, Some(0.001), format!("burst event number {k}")));
+        annotations.push(Annotation::new(
+            5.0 + k as f64 * 0.003,
+            Some(0.001),
+            format!("burst event number {k}"),
+        ));
     }
-    Synthetic { signals, annotations }
+    Synthetic {
+        signals,
+        annotations,
+    }
 }
 
 fn spec_of<'a>(s: &'a Synthetic, kind: EdfKind, start: StartTime) -> WriteSpec<'a> {
@@ -123,32 +146,58 @@ fn load(p: &Value) -> Vec<f64> {
 
 /// Every original sample within one quantisation step of what a reader returned.
 fn assert_within_lsb(what: &str, original: &[f64], read: &[f64], lsb: f64) -> f64 {
-    assert!(read.len() >= original.len(), "{what}: {} samples read, {} written", read.len(), original.len());
+    assert!(
+        read.len() >= original.len(),
+        "{what}: {} samples read, {} written",
+        read.len(),
+        original.len()
+    );
     let mut worst = 0.0f64;
     for (k, (&o, &r)) in original.iter().zip(read).enumerate() {
         let err = (o - r).abs();
-        assert!(err <= lsb * (1.0 + 1e-9), "{what} sample {k}: wrote {o}, read {r}, LSB {lsb}");
+        assert!(
+            err <= lsb * (1.0 + 1e-9),
+            "{what} sample {k}: wrote {o}, read {r}, LSB {lsb}"
+        );
         worst = worst.max(err / lsb);
     }
     worst
 }
 
 fn expected_annotations(s: &Synthetic, report: &WriteReport) -> Vec<(f64, Option<f64>, String)> {
-    let mut v: Vec<(f64, Option<f64>, String)> =
-        s.annotations.iter().map(|a| (a.onset, a.duration, a.description.clone())).collect();
-    let end = s.signals.iter().map(|(_, _, r, d)| d.len() as f64 / r).fold(f64::INFINITY, f64::min);
+    let mut v: Vec<(f64, Option<f64>, String)> = s
+        .annotations
+        .iter()
+        .map(|a| (a.onset, a.duration, a.description.clone()))
+        .collect();
+    let end = s
+        .signals
+        .iter()
+        .map(|(_, _, r, d)| d.len() as f64 / r)
+        .fold(f64::INFINITY, f64::min);
     let total = report.n_records as f64 * report.record_duration;
     v.push((end, Some(total - end), "BAD_ACQ_SKIP".into()));
     v.sort_by(|a, b| a.0.total_cmp(&b.0));
     v
 }
 
-fn assert_annotations(what: &str, got: &[Value], want: &[(f64, Option<f64>, String)], none_is_zero: bool) {
+fn assert_annotations(
+    what: &str,
+    got: &[Value],
+    want: &[(f64, Option<f64>, String)],
+    none_is_zero: bool,
+) {
     assert_eq!(got.len(), want.len(), "{what}: annotation count");
     // Readers may order annotations with equal onsets differently; compare sorted.
     let mut got: Vec<(f64, Option<f64>, String)> = got
         .iter()
-        .map(|a| (a[0].as_f64().unwrap(), a[1].as_f64(), a[2].as_str().unwrap().to_string()))
+        .map(|a| {
+            (
+                a[0].as_f64().unwrap(),
+                a[1].as_f64(),
+                a[2].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     // Onsets closer than the 1e-6 s tolerance may come in either order: key on 10 µs bins.
     let key = |a: &(f64, Option<f64>, String)| ((a.0 * 1e5).round() as i64, a.2.clone());
@@ -157,7 +206,11 @@ fn assert_annotations(what: &str, got: &[Value], want: &[(f64, Option<f64>, Stri
     want.sort_by_key(key);
     for (g, w) in got.iter().zip(&want) {
         assert!((g.0 - w.0).abs() <= 1e-6, "{what}: onset {g:?} vs {w:?}");
-        let wd = if none_is_zero { Some(w.1.unwrap_or(0.0)) } else { w.1 };
+        let wd = if none_is_zero {
+            Some(w.1.unwrap_or(0.0))
+        } else {
+            w.1
+        };
         match (g.1, wd) {
             (None, None) => {}
             (Some(a), Some(b)) => assert!((a - b).abs() <= 1e-6, "{what}: duration {g:?} vs {w:?}"),
@@ -181,7 +234,10 @@ fn synthetic_edf_and_bdf_read_back_by_pyedflib_mne_edfio_and_us() {
         subsecond: 0.25,
     };
     let mut written: Vec<(PathBuf, WriteReport, EdfKind)> = Vec::new();
-    for (kind, name) in [(EdfKind::EdfPlusC, "syn.edf"), (EdfKind::BdfPlusC, "syn.bdf")] {
+    for (kind, name) in [
+        (EdfKind::EdfPlusC, "syn.edf"),
+        (EdfKind::BdfPlusC, "syn.bdf"),
+    ] {
         let path = dir.path().join(name);
         let report = write_edf(&path, &spec_of(&s, kind, start)).unwrap();
         assert_eq!(report.record_duration, 1.0);
@@ -195,35 +251,93 @@ fn synthetic_edf_and_bdf_read_back_by_pyedflib_mne_edfio_and_us() {
 
     for (path, report, kind) in &written {
         let e = &o[&path.display().to_string()];
-        let digital = if *kind == EdfKind::BdfPlusC { 16_777_215.0 } else { 65_535.0 };
-        let lsbs: Vec<f64> = report.physical_ranges.iter().map(|(lo, hi)| (hi - lo) / digital).collect();
+        let digital = if *kind == EdfKind::BdfPlusC {
+            16_777_215.0
+        } else {
+            65_535.0
+        };
+        let lsbs: Vec<f64> = report
+            .physical_ranges
+            .iter()
+            .map(|(lo, hi)| (hi - lo) / digital)
+            .collect();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let mut worst = 0.0f64;
         for (i, (label, _, _, data)) in s.signals.iter().enumerate() {
             // The written physical range encloses the data (outward rounding).
             let (lo, hi) = report.physical_ranges[i];
-            assert!(data.iter().all(|&x| lo <= x && x <= hi), "{name} {label}: range [{lo}, {hi}]");
+            assert!(
+                data.iter().all(|&x| lo <= x && x <= hi),
+                "{name} {label}: range [{lo}, {hi}]"
+            );
             let h = e["pyedflib_header"][i].as_array().unwrap();
-            assert_eq!((h[0].as_f64().unwrap(), h[1].as_f64().unwrap()), (lo, hi), "{name} {label}");
-            worst = worst.max(assert_within_lsb(&format!("{name} {label} pyedflib"), data, &load(&e["pyedflib"][i]), lsbs[i]));
-            worst = worst.max(assert_within_lsb(&format!("{name} {label} edfio"), data, &load(&e["edfio"][i]), lsbs[i]));
+            assert_eq!(
+                (h[0].as_f64().unwrap(), h[1].as_f64().unwrap()),
+                (lo, hi),
+                "{name} {label}"
+            );
+            worst = worst.max(assert_within_lsb(
+                &format!("{name} {label} pyedflib"),
+                data,
+                &load(&e["pyedflib"][i]),
+                lsbs[i],
+            ));
+            worst = worst.max(assert_within_lsb(
+                &format!("{name} {label} edfio"),
+                data,
+                &load(&e["edfio"][i]),
+                lsbs[i],
+            ));
             let ours = EdfReader::open(path).unwrap().read_physical(i).unwrap();
-            worst = worst.max(assert_within_lsb(&format!("{name} {label} ours"), data, &ours, lsbs[i]));
+            worst = worst.max(assert_within_lsb(
+                &format!("{name} {label} ours"),
+                data,
+                &ours,
+                lsbs[i],
+            ));
         }
         let mne = e["mne"].as_array().unwrap();
         assert!(!mne.is_empty());
         for m in mne {
             let i = m[0].as_u64().unwrap() as usize;
-            worst = worst.max(assert_within_lsb(&format!("{name} signal {i} MNE"), &s.signals[i].3, &load(&m[1]), lsbs[i]));
+            worst = worst.max(assert_within_lsb(
+                &format!("{name} signal {i} MNE"),
+                &s.signals[i].3,
+                &load(&m[1]),
+                lsbs[i],
+            ));
         }
         eprintln!("{name}: worst error {worst:.3} LSB; {report:?}");
 
         let want = expected_annotations(&s, report);
-        assert_annotations(&format!("{name} pyedflib"), e["pyedflib_annotations"].as_array().unwrap(), &want, false);
-        assert_annotations(&format!("{name} edfio"), e["edfio_annotations"].as_array().unwrap(), &want, false);
-        assert_annotations(&format!("{name} MNE"), e["mne_annotations"].as_array().unwrap(), &want, true);
-        assert_eq!(e["pyedflib_subsecond"].as_f64().unwrap(), 0.25, "{name}: sub-second start");
-        assert_eq!(e["edfio_subsecond"].as_f64().unwrap(), 0.25, "{name}: sub-second start");
+        assert_annotations(
+            &format!("{name} pyedflib"),
+            e["pyedflib_annotations"].as_array().unwrap(),
+            &want,
+            false,
+        );
+        assert_annotations(
+            &format!("{name} edfio"),
+            e["edfio_annotations"].as_array().unwrap(),
+            &want,
+            false,
+        );
+        assert_annotations(
+            &format!("{name} MNE"),
+            e["mne_annotations"].as_array().unwrap(),
+            &want,
+            true,
+        );
+        assert_eq!(
+            e["pyedflib_subsecond"].as_f64().unwrap(),
+            0.25,
+            "{name}: sub-second start"
+        );
+        assert_eq!(
+            e["edfio_subsecond"].as_f64().unwrap(),
+            0.25,
+            "{name}: sub-second start"
+        );
         let ours: Vec<Value> = EdfReader::open(path)
             .unwrap()
             .annotations()
@@ -244,7 +358,10 @@ fn real_recording_round_trips_within_one_step() {
     let reader = EdfReader::open(&src).unwrap();
     let h = reader.header();
     let idx = h.data_signals();
-    let data: Vec<Vec<f64>> = idx.iter().map(|&i| reader.read_physical(i).unwrap()).collect();
+    let data: Vec<Vec<f64>> = idx
+        .iter()
+        .map(|&i| reader.read_physical(i).unwrap())
+        .collect();
     let annotations = reader.annotations().unwrap();
     let spec = WriteSpec {
         kind: EdfKind::EdfPlusC,
@@ -311,7 +428,10 @@ fn non_finite_samples_and_bad_fields_are_refused() {
     let err = write_edf(&path, &mk(vec![signal("Cz", good), signal("Pz", bad)])).unwrap_err();
     assert!(matches!(err, EdfError::Write { .. }));
     let msg = err.to_string();
-    assert!(msg.contains("Pz") && msg.contains("sample 1") && msg.contains("NaN"), "{msg}");
+    assert!(
+        msg.contains("Pz") && msg.contains("sample 1") && msg.contains("NaN"),
+        "{msg}"
+    );
     assert!(!path.exists(), "nothing written on error");
     assert!(write_edf(&path, &mk(vec![signal("a label longer than 16", good)])).is_err());
     // A flat signal still gets a valid (non-empty) physical range.
@@ -319,7 +439,10 @@ fn non_finite_samples_and_bad_fields_are_refused() {
     let r = write_edf(&path, &mk(vec![signal("Flat", flat)])).unwrap();
     assert!(r.physical_ranges[0].0 <= 5.0 && r.physical_ranges[0].1 > r.physical_ranges[0].0);
     let back = EdfReader::open(&path).unwrap().read_physical(0).unwrap();
-    assert!(back[..8].iter().all(|&x| (x - 5.0).abs() < 1e-9), "{back:?}");
+    assert!(
+        back[..8].iter().all(|&x| (x - 5.0).abs() < 1e-9),
+        "{back:?}"
+    );
 }
 
 /// Raw little-endian f64 written by NumPy's `tofile` (the skeleton's .npy reader cannot

@@ -72,7 +72,9 @@ pub enum EdfError {
 }
 
 fn signal_suffix(signal: Option<usize>) -> String {
-    signal.map(|s| format!(" of signal {s}")).unwrap_or_default()
+    signal
+        .map(|s| format!(" of signal {s}"))
+        .unwrap_or_default()
 }
 
 fn describe_difference(expected: u64, actual: u64) -> String {

@@ -45,7 +45,11 @@ impl EdfKind {
 
     /// Label of an annotation signal in this flavour.
     pub fn annotation_label(self) -> &'static str {
-        if self.is_bdf() { "BDF Annotations" } else { "EDF Annotations" }
+        if self.is_bdf() {
+            "BDF Annotations"
+        } else {
+            "EDF Annotations"
+        }
     }
 
     pub fn as_str(self) -> &'static str {
@@ -89,7 +93,8 @@ impl SignalHeader {
 
     /// Physical units per digital step.
     pub fn gain(&self) -> f64 {
-        (self.physical_max - self.physical_min) / (self.digital_max as f64 - self.digital_min as f64)
+        (self.physical_max - self.physical_min)
+            / (self.digital_max as f64 - self.digital_min as f64)
     }
 
     /// The offset in edflib's form `physical = gain * (offset + digital)`, which is how
@@ -125,7 +130,10 @@ pub struct EdfHeader {
 impl EdfHeader {
     /// Bytes of one data record.
     pub fn record_bytes(&self) -> usize {
-        self.signals.iter().map(|s| s.samples_per_record).sum::<usize>()
+        self.signals
+            .iter()
+            .map(|s| s.samples_per_record)
+            .sum::<usize>()
             * self.kind.bytes_per_sample()
     }
 
@@ -145,12 +153,16 @@ impl EdfHeader {
 
     /// Indices of the annotation signals.
     pub fn annotation_signals(&self) -> Vec<usize> {
-        (0..self.signals.len()).filter(|&i| self.signals[i].is_annotation).collect()
+        (0..self.signals.len())
+            .filter(|&i| self.signals[i].is_annotation)
+            .collect()
     }
 
     /// Indices of the data (non-annotation) signals.
     pub fn data_signals(&self) -> Vec<usize> {
-        (0..self.signals.len()).filter(|&i| !self.signals[i].is_annotation).collect()
+        (0..self.signals.len())
+            .filter(|&i| !self.signals[i].is_annotation)
+            .collect()
     }
 
     /// Total duration covered by the records, in seconds (`n_records × record_duration`).
@@ -203,12 +215,22 @@ impl FieldReader<'_> {
 
     /// An integer field: optional spaces, optional sign, digits. MNE and edflib both take
     /// a leading `+`; neither accepts a decimal comma, so neither do we.
-    fn int(&self, field: &'static str, signal: Option<usize>, offset: usize, len: usize) -> Result<i64, EdfError> {
+    fn int(
+        &self,
+        field: &'static str,
+        signal: Option<usize>,
+        offset: usize,
+        len: usize,
+    ) -> Result<i64, EdfError> {
         let t = self.text(offset, len);
         let t = t.trim();
         let digits = t.strip_prefix('+').unwrap_or(t);
         let ok = !digits.is_empty()
-            && digits.strip_prefix('-').unwrap_or(digits).bytes().all(|b| b.is_ascii_digit())
+            && digits
+                .strip_prefix('-')
+                .unwrap_or(digits)
+                .bytes()
+                .all(|b| b.is_ascii_digit())
             && !digits.strip_prefix('-').unwrap_or(digits).is_empty();
         if !ok {
             return Err(self.bad(field, signal, offset, len, "is not an integer"));
@@ -219,11 +241,18 @@ impl FieldReader<'_> {
     }
 
     /// A decimal field (`1`, `-3.5`, `+.25`, `1e3`), finite.
-    fn float(&self, field: &'static str, signal: Option<usize>, offset: usize, len: usize) -> Result<f64, EdfError> {
+    fn float(
+        &self,
+        field: &'static str,
+        signal: Option<usize>,
+        offset: usize,
+        len: usize,
+    ) -> Result<f64, EdfError> {
         let t = self.text(offset, len);
         let t = t.trim();
         let ok = !t.is_empty()
-            && t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'));
+            && t.bytes()
+                .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'));
         let v = if ok { t.parse::<f64>().ok() } else { None };
         match v {
             Some(v) if v.is_finite() => Ok(v),
@@ -246,9 +275,19 @@ pub fn parse_header(bytes: &[u8], path: &Path) -> Result<EdfHeader, EdfError> {
     let f = FieldReader { bytes, path };
 
     let is_bdf = bytes[0] == 0xFF;
-    let version = if is_bdf { field_text(&bytes[1..8]) } else { f.text(0, 8) };
+    let version = if is_bdf {
+        field_text(&bytes[1..8])
+    } else {
+        f.text(0, 8)
+    };
     if !is_bdf && version != "0" {
-        return Err(f.bad("version", None, 0, 8, "is not \"0\" (EDF) or 0xFF BIOSEMI (BDF)"));
+        return Err(f.bad(
+            "version",
+            None,
+            0,
+            8,
+            "is not \"0\" (EDF) or 0xFF BIOSEMI (BDF)",
+        ));
     }
     let patient = f.text(8, 80);
     let recording = f.text(88, 80);
@@ -286,7 +325,13 @@ pub fn parse_header(bytes: &[u8], path: &Path) -> Result<EdfHeader, EdfError> {
         return Err(f.bad("duration of a data record", None, 244, 8, "is negative"));
     }
     if n_records_field < -1 || n_records_field > MAX_COUNT {
-        return Err(f.bad("number of data records", None, 236, 8, "must be -1 (unknown) or a count ≥ 0"));
+        return Err(f.bad(
+            "number of data records",
+            None,
+            236,
+            8,
+            "must be -1 (unknown) or a count ≥ 0",
+        ));
     }
 
     let reserved_bytes = &bytes[192..236];
@@ -313,30 +358,62 @@ pub fn parse_header(bytes: &[u8], path: &Path) -> Result<EdfHeader, EdfError> {
         let label = f.text(at(0, 16, i), 16);
         let transducer = f.text(at(16, 80, i), 80);
         let physical_dimension = f.text(at(96, 8, i), 8);
-        let (o_pmin, o_pmax, o_dmin, o_dmax) = (at(104, 8, i), at(112, 8, i), at(120, 8, i), at(128, 8, i));
+        let (o_pmin, o_pmax, o_dmin, o_dmax) =
+            (at(104, 8, i), at(112, 8, i), at(120, 8, i), at(128, 8, i));
         let physical_min = f.float("physical minimum", Some(i), o_pmin, 8)?;
         let physical_max = f.float("physical maximum", Some(i), o_pmax, 8)?;
         let digital_min = f.int("digital minimum", Some(i), o_dmin, 8)?;
         let digital_max = f.int("digital maximum", Some(i), o_dmax, 8)?;
         let prefiltering = f.text(at(136, 80, i), 80);
         let o_spr = at(216, 8, i);
-        let samples_per_record = f.int("number of samples in each data record", Some(i), o_spr, 8)?;
+        let samples_per_record =
+            f.int("number of samples in each data record", Some(i), o_spr, 8)?;
         let reserved = f.text(at(224, 32, i), 32);
 
         if !(dig_lo..=dig_hi).contains(&digital_min) {
-            return Err(f.bad("digital minimum", Some(i), o_dmin, 8, format!("is outside the storable range {dig_lo}..{dig_hi}")));
+            return Err(f.bad(
+                "digital minimum",
+                Some(i),
+                o_dmin,
+                8,
+                format!("is outside the storable range {dig_lo}..{dig_hi}"),
+            ));
         }
         if !(dig_lo..=dig_hi).contains(&digital_max) {
-            return Err(f.bad("digital maximum", Some(i), o_dmax, 8, format!("is outside the storable range {dig_lo}..{dig_hi}")));
+            return Err(f.bad(
+                "digital maximum",
+                Some(i),
+                o_dmax,
+                8,
+                format!("is outside the storable range {dig_lo}..{dig_hi}"),
+            ));
         }
         if digital_min >= digital_max {
-            return Err(f.bad("digital minimum", Some(i), o_dmin, 8, format!("is not below the digital maximum {digital_max}")));
+            return Err(f.bad(
+                "digital minimum",
+                Some(i),
+                o_dmin,
+                8,
+                format!("is not below the digital maximum {digital_max}"),
+            ));
         }
         if physical_min == physical_max {
-            return Err(f.bad("physical minimum", Some(i), o_pmin, 8, "equals the physical maximum (no scale)"));
+            return Err(f.bad(
+                "physical minimum",
+                Some(i),
+                o_pmin,
+                8,
+                "equals the physical maximum (no scale)",
+            ));
         }
         if samples_per_record < 1 || samples_per_record > MAX_COUNT {
-            return Err(f.bad("number of samples in each data record", Some(i), o_spr, 8, "must be a positive count"));
+            return Err(f.bad(
+                "number of samples in each data record",
+                Some(i),
+                o_spr,
+                8,
+                "must be a positive count",
+            ));
         }
         let is_annotation = label == "EDF Annotations" || label == "BDF Annotations";
         signals.push(SignalHeader {
@@ -370,7 +447,15 @@ pub fn parse_header(bytes: &[u8], path: &Path) -> Result<EdfHeader, EdfError> {
     for s in &signals {
         record_bytes = record_bytes
             .checked_add(s.samples_per_record as u64 * bps)
-            .ok_or_else(|| f.bad("number of samples in each data record", None, 256 + 216 * ns, 8 * ns, "sum overflows"))?;
+            .ok_or_else(|| {
+                f.bad(
+                    "number of samples in each data record",
+                    None,
+                    256 + 216 * ns,
+                    8 * ns,
+                    "sum overflows",
+                )
+            })?;
     }
     let data_len = file_len - ns_bytes;
     let n_records = if n_records_field == -1 {
@@ -387,7 +472,9 @@ pub fn parse_header(bytes: &[u8], path: &Path) -> Result<EdfHeader, EdfError> {
         data_len / record_bytes
     } else {
         let n = n_records_field as u64;
-        let expected = n.checked_mul(record_bytes).and_then(|d| d.checked_add(ns_bytes));
+        let expected = n
+            .checked_mul(record_bytes)
+            .and_then(|d| d.checked_add(ns_bytes));
         if expected != Some(file_len) {
             return Err(EdfError::SizeMismatch {
                 path: path.to_path_buf(),
@@ -420,7 +507,12 @@ pub fn parse_header(bytes: &[u8], path: &Path) -> Result<EdfHeader, EdfError> {
 /// else 20xx); EDF+ files whose year field is "yy" (after 2084) take the 4-digit year
 /// from the recording field's `Startdate dd-MMM-yyyy`.
 fn parse_start(f: &FieldReader<'_>, recording: &str) -> Result<StartTime, EdfError> {
-    let two = |field: &'static str, offset: usize, pos: usize, lo: u32, hi: u32| -> Result<Option<u32>, EdfError> {
+    let two = |field: &'static str,
+               offset: usize,
+               pos: usize,
+               lo: u32,
+               hi: u32|
+     -> Result<Option<u32>, EdfError> {
         let b = &f.bytes[offset + pos..offset + pos + 2];
         if b == b"yy" {
             return Ok(None);
@@ -430,7 +522,13 @@ fn parse_start(f: &FieldReader<'_>, recording: &str) -> Result<StartTime, EdfErr
         }
         let v = (b[0] - b'0') as u32 * 10 + (b[1] - b'0') as u32;
         if v < lo || v > hi {
-            return Err(f.bad(field, None, offset, 8, format!("has a part {v} outside {lo}..={hi}")));
+            return Err(f.bad(
+                field,
+                None,
+                offset,
+                8,
+                format!("has a part {v} outside {lo}..={hi}"),
+            ));
         }
         Ok(Some(v))
     };
@@ -442,8 +540,15 @@ fn parse_start(f: &FieldReader<'_>, recording: &str) -> Result<StartTime, EdfErr
     let year = match two("startdate", 168, 6, 0, 99)? {
         Some(yy) if yy >= 85 => 1900 + yy,
         Some(yy) => 2000 + yy,
-        None => recording_year(recording)
-            .ok_or_else(|| f.bad("startdate", None, 168, 8, "has year `yy` but the recording field has no Startdate dd-MMM-yyyy"))?,
+        None => recording_year(recording).ok_or_else(|| {
+            f.bad(
+                "startdate",
+                None,
+                168,
+                8,
+                "has year `yy` but the recording field has no Startdate dd-MMM-yyyy",
+            )
+        })?,
     };
     let hour = need(two("starttime", 176, 0, 0, 23)?, "starttime", 176)?;
     let minute = need(two("starttime", 176, 3, 0, 59)?, "starttime", 176)?;

@@ -91,10 +91,14 @@ fn looks_like_electrode(name: &str) -> bool {
     let n = name.trim_end_matches('.');
     let letters: String = n.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
     let rest = &n[letters.len()..];
-    const PREFIXES: [&str; 13] = ["fp", "af", "f", "fc", "ft", "c", "t", "tp", "cp", "p", "po", "o", "a"];
+    const PREFIXES: [&str; 13] = [
+        "fp", "af", "f", "fc", "ft", "c", "t", "tp", "cp", "p", "po", "o", "a",
+    ];
     PREFIXES.contains(&letters.as_str())
         && (rest == "z" || (!rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit())))
-        || (PREFIXES.contains(&letters.trim_end_matches('z')) && letters.ends_with('z') && rest.is_empty())
+        || (PREFIXES.contains(&letters.trim_end_matches('z'))
+            && letters.ends_with('z')
+            && rest.is_empty())
 }
 
 impl Inspection {
@@ -196,7 +200,10 @@ impl Inspection {
         }
         let _ = writeln!(s, "annotations: {}", self.annotations.len());
         for a in &self.annotations {
-            let d = a.duration.map(|d| format!("{d} s")).unwrap_or_else(|| "-".into());
+            let d = a
+                .duration
+                .map(|d| format!("{d} s"))
+                .unwrap_or_else(|| "-".into());
             let _ = writeln!(s, "  {:>12.6} s  {:>10}  {}", a.onset, d, a.description);
         }
         s

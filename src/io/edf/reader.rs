@@ -131,7 +131,9 @@ impl EdfReader {
         let mut segments: Vec<EdfSegment> = Vec::new();
         for (r, &onset) in onsets.iter().enumerate() {
             match segments.last_mut() {
-                Some(s) if (s.onset + s.duration - onset).abs() <= ADJACENCY_TOLERANCE && d > 0.0 => {
+                Some(s)
+                    if (s.onset + s.duration - onset).abs() <= ADJACENCY_TOLERANCE && d > 0.0 =>
+                {
                     s.n_records += 1;
                     s.duration += d;
                 }
@@ -158,8 +160,17 @@ impl EdfReader {
         &self.record(r)[off..off + self.header.signals[s].samples_per_record * bps]
     }
 
-    fn annotation_error(&self, signal: usize, record: usize, at: usize, problem: String) -> EdfError {
-        let offset = self.header.header_bytes + record * self.record_bytes + self.signal_offsets[signal] + at;
+    fn annotation_error(
+        &self,
+        signal: usize,
+        record: usize,
+        at: usize,
+        problem: String,
+    ) -> EdfError {
+        let offset = self.header.header_bytes
+            + record * self.record_bytes
+            + self.signal_offsets[signal]
+            + at;
         EdfError::Annotation {
             path: self.path.clone(),
             signal,
@@ -181,7 +192,8 @@ impl EdfReader {
         let mut onsets = Vec::with_capacity(n);
         for r in 0..n {
             let bytes = self.signal_bytes(r, a);
-            let tals = parse_tals(bytes).map_err(|e| self.annotation_error(a, r, e.offset, e.problem))?;
+            let tals =
+                parse_tals(bytes).map_err(|e| self.annotation_error(a, r, e.offset, e.problem))?;
             match tals.first() {
                 Some(t) => onsets.push(t.onset),
                 None if self.header.kind.is_discontinuous() => {
@@ -189,7 +201,8 @@ impl EdfReader {
                         a,
                         r,
                         0,
-                        "EDF+D record has no time-keeping annotation, so its onset is unknown".into(),
+                        "EDF+D record has no time-keeping annotation, so its onset is unknown"
+                            .into(),
                     ));
                 }
                 // EDF+C: records are contiguous by definition.
@@ -225,11 +238,16 @@ impl EdfReader {
     pub fn read_digital(&self, signal: usize) -> Result<Vec<i32>, EdfError> {
         self.check_signal(signal)?;
         let bps = self.header.kind.bytes_per_sample();
-        let mut out = Vec::with_capacity(self.header.signals[signal].samples_per_record * self.header.n_records);
+        let mut out = Vec::with_capacity(
+            self.header.signals[signal].samples_per_record * self.header.n_records,
+        );
         for r in 0..self.header.n_records {
             let b = self.signal_bytes(r, signal);
             if bps == 2 {
-                out.extend(b.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]]) as i32));
+                out.extend(
+                    b.chunks_exact(2)
+                        .map(|c| i16::from_le_bytes([c[0], c[1]]) as i32),
+                );
             } else {
                 out.extend(b.chunks_exact(3).map(decode_i24));
             }
@@ -239,7 +257,11 @@ impl EdfReader {
 
     /// Decode `signals` (all with the same samples per record) into the rows of `out`,
     /// which must be `signals.len() × (n_records × samples_per_record)`.
-    pub fn read_physical_into(&self, signals: &[usize], mut out: ArrayViewMut2<f64>) -> Result<(), EdfError> {
+    pub fn read_physical_into(
+        &self,
+        signals: &[usize],
+        mut out: ArrayViewMut2<f64>,
+    ) -> Result<(), EdfError> {
         for &s in signals {
             self.check_signal(s)?;
         }
@@ -247,11 +269,17 @@ impl EdfReader {
             return if out.nrows() == 0 {
                 Ok(())
             } else {
-                Err(self.request(format!("no signals requested for an output with {} rows", out.nrows())))
+                Err(self.request(format!(
+                    "no signals requested for an output with {} rows",
+                    out.nrows()
+                )))
             };
         };
         let spr = self.header.signals[first].samples_per_record;
-        if let Some(&s) = signals.iter().find(|&&s| self.header.signals[s].samples_per_record != spr) {
+        if let Some(&s) = signals
+            .iter()
+            .find(|&&s| self.header.signals[s].samples_per_record != spr)
+        {
             return Err(self.request(format!(
                 "signals {first} and {s} have different samples per record ({spr} and {}); read them separately",
                 self.header.signals[s].samples_per_record
@@ -316,7 +344,8 @@ impl EdfReader {
         let mut out = Vec::new();
         for r in 0..self.header.n_records {
             for s in self.header.annotation_signals() {
-                let tals = parse_tals(self.signal_bytes(r, s)).map_err(|e| self.annotation_error(s, r, e.offset, e.problem))?;
+                let tals = parse_tals(self.signal_bytes(r, s))
+                    .map_err(|e| self.annotation_error(s, r, e.offset, e.problem))?;
                 for tal in tals {
                     for text in tal.texts.into_iter().filter(|t| !t.is_empty()) {
                         out.push(Annotation::new(tal.onset - start, tal.duration, text));

@@ -34,10 +34,12 @@ pub fn parse_tals(bytes: &[u8]) -> Result<Vec<Tal>, TalError> {
             .position(|&b| b == 0)
             .map(|e| pos + e)
             .unwrap_or(bytes.len());
-        tals.push(parse_one(&bytes[pos..end]).map_err(|(o, problem)| TalError {
-            offset: pos + o,
-            problem,
-        })?);
+        tals.push(
+            parse_one(&bytes[pos..end]).map_err(|(o, problem)| TalError {
+                offset: pos + o,
+                problem,
+            })?,
+        );
         pos = end;
     }
     Ok(tals)
@@ -71,7 +73,10 @@ fn parse_one(tal: &[u8]) -> Result<Tal, (usize, String)> {
         Some(d) => Some(parse_number(d, false).ok_or_else(|| {
             (
                 onset_bytes.len() + 1,
-                format!("TAL duration {:?} is not a number of seconds", String::from_utf8_lossy(d)),
+                format!(
+                    "TAL duration {:?} is not a number of seconds",
+                    String::from_utf8_lossy(d)
+                ),
             )
         })?),
     };
@@ -107,7 +112,11 @@ fn parse_number(b: &[u8], signed: bool) -> Option<f64> {
     if !ok {
         return None;
     }
-    std::str::from_utf8(b).ok()?.parse::<f64>().ok().filter(|v| v.is_finite())
+    std::str::from_utf8(b)
+        .ok()?
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
 }
 
 #[cfg(test)]
@@ -132,6 +141,9 @@ mod tests {
         assert!(parse_tals(b"+1").is_err());
         assert!(parse_tals(b"\x14\x00").is_err());
         // Found by the header fuzz test: the onset's 0x14 is also the last byte.
-        assert_eq!(parse_tals(b"+1\x14\x00").unwrap()[0].texts, Vec::<String>::new());
+        assert_eq!(
+            parse_tals(b"+1\x14\x00").unwrap()[0].texts,
+            Vec::<String>::new()
+        );
     }
 }

@@ -91,23 +91,41 @@ pub fn write_edf(path: impl AsRef<Path>, spec: &WriteSpec<'_>) -> Result<WriteRe
     let bdf = match spec.kind {
         EdfKind::EdfPlusC => false,
         EdfKind::BdfPlusC => true,
-        k => return Err(fail(format!("can write EDF+C or BDF+C, not {}", k.as_str()))),
+        k => {
+            return Err(fail(format!(
+                "can write EDF+C or BDF+C, not {}",
+                k.as_str()
+            )));
+        }
     };
     let bps = if bdf { 3 } else { 2 };
-    let (dmin, dmax): (i32, i32) = if bdf { (-8_388_608, 8_388_607) } else { (-32768, 32767) };
+    let (dmin, dmax): (i32, i32) = if bdf {
+        (-8_388_608, 8_388_607)
+    } else {
+        (-32768, 32767)
+    };
     if spec.signals.is_empty() {
         return Err(fail("no signals to write".into()));
     }
     if !(1985..=2084).contains(&spec.start.year) {
-        return Err(fail(format!("start year {} is outside EDF's 1985–2084", spec.start.year)));
+        return Err(fail(format!(
+            "start year {} is outside EDF's 1985–2084",
+            spec.start.year
+        )));
     }
     if !(0.0..1.0).contains(&spec.start.subsecond) {
-        return Err(fail(format!("start subsecond {} is not in [0, 1)", spec.start.subsecond)));
+        return Err(fail(format!(
+            "start subsecond {} is not in [0, 1)",
+            spec.start.subsecond
+        )));
     }
 
     for (i, s) in spec.signals.iter().enumerate() {
         if !(s.sample_rate.is_finite() && s.sample_rate > 0.0) {
-            return Err(fail(format!("signal {i} ({}): sample rate {} is not positive", s.label, s.sample_rate)));
+            return Err(fail(format!(
+                "signal {i} ({}): sample rate {} is not positive",
+                s.label, s.sample_rate
+            )));
         }
         if let Some(j) = s.data.iter().position(|x| !x.is_finite()) {
             return Err(fail(format!(
@@ -115,9 +133,14 @@ pub fn write_edf(path: impl AsRef<Path>, spec: &WriteSpec<'_>) -> Result<WriteRe
                 s.label, s.data[j]
             )));
         }
-        ascii_field(&s.label, 16).map_err(|p| fail(format!("signal {i} label {:?}: {p}", s.label)))?;
-        ascii_field(&dimension(&s.physical_dimension), 8)
-            .map_err(|p| fail(format!("signal {i} ({}) physical dimension {:?}: {p}", s.label, s.physical_dimension)))?;
+        ascii_field(&s.label, 16)
+            .map_err(|p| fail(format!("signal {i} label {:?}: {p}", s.label)))?;
+        ascii_field(&dimension(&s.physical_dimension), 8).map_err(|p| {
+            fail(format!(
+                "signal {i} ({}) physical dimension {:?}: {p}",
+                s.label, s.physical_dimension
+            ))
+        })?;
     }
     for (k, a) in spec.annotations.iter().enumerate() {
         if a.description.bytes().any(|b| b < 0x20 && b != b'\t') {
@@ -127,7 +150,10 @@ pub fn write_edf(path: impl AsRef<Path>, spec: &WriteSpec<'_>) -> Result<WriteRe
             )));
         }
         if !a.onset.is_finite() || a.duration.is_some_and(|d| !(d.is_finite() && d >= 0.0)) {
-            return Err(fail(format!("annotation {k} ({:?}) has a non-finite onset or invalid duration", a.description)));
+            return Err(fail(format!(
+                "annotation {k} ({:?}) has a non-finite onset or invalid duration",
+                a.description
+            )));
         }
     }
 
@@ -152,8 +178,11 @@ pub fn write_edf(path: impl AsRef<Path>, spec: &WriteSpec<'_>) -> Result<WriteRe
             fail("no record duration up to 100 s gives every signal a whole number of samples; resample to a common rate".into())
         })?,
     };
-    let duration_text = fit8(record_duration)
-        .ok_or_else(|| fail(format!("record duration {record_duration} does not fit 8 characters")))?;
+    let duration_text = fit8(record_duration).ok_or_else(|| {
+        fail(format!(
+            "record duration {record_duration} does not fit 8 characters"
+        ))
+    })?;
 
     let sprs: Vec<usize> = spec
         .signals
@@ -182,16 +211,31 @@ pub fn write_edf(path: impl AsRef<Path>, spec: &WriteSpec<'_>) -> Result<WriteRe
         let (lo, hi) = s
             .data
             .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+                (lo.min(x), hi.max(x))
+            });
         let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 0.0) };
-        let (pmin_text, physical_min) = round_outward(lo, false)
-            .ok_or_else(|| fail(format!("signal {i} ({}): minimum {lo} does not fit 8 characters; write in a larger unit", s.label)))?;
-        let (mut pmax_text, mut physical_max) = round_outward(hi, true)
-            .ok_or_else(|| fail(format!("signal {i} ({}): maximum {hi} does not fit 8 characters; write in a larger unit", s.label)))?;
+        let (pmin_text, physical_min) = round_outward(lo, false).ok_or_else(|| {
+            fail(format!(
+                "signal {i} ({}): minimum {lo} does not fit 8 characters; write in a larger unit",
+                s.label
+            ))
+        })?;
+        let (mut pmax_text, mut physical_max) = round_outward(hi, true).ok_or_else(|| {
+            fail(format!(
+                "signal {i} ({}): maximum {hi} does not fit 8 characters; write in a larger unit",
+                s.label
+            ))
+        })?;
         if physical_max <= physical_min {
             // A flat signal: EDF forbids physical min == max, so widen by one unit (as MNE).
-            (pmax_text, physical_max) = round_outward(physical_min + 1.0, true)
-                .ok_or_else(|| fail(format!("signal {i} ({}): constant value {lo} cannot be given a range", s.label)))?;
+            (pmax_text, physical_max) =
+                round_outward(physical_min + 1.0, true).ok_or_else(|| {
+                    fail(format!(
+                        "signal {i} ({}): constant value {lo} cannot be given a range",
+                        s.label
+                    ))
+                })?;
         }
         prepared.push(PreparedSignal {
             samples_per_record: spr,
@@ -211,11 +255,18 @@ pub fn write_edf(path: impl AsRef<Path>, spec: &WriteSpec<'_>) -> Result<WriteRe
         .fold(f64::INFINITY, f64::min);
     let total = n_records as f64 * record_duration;
     if samples_padded.iter().any(|&p| p > 0) && total - last_end > 0.0 {
-        annotations.push(Annotation::new(last_end, Some(total - last_end), PADDING_ANNOTATION));
+        annotations.push(Annotation::new(
+            last_end,
+            Some(total - last_end),
+            PADDING_ANNOTATION,
+        ));
     }
     annotations.sort_by(|a, b| a.onset.total_cmp(&b.onset));
     let subsecond = spec.start.subsecond;
-    let tals: Vec<Vec<u8>> = annotations.iter().map(|a| annotation_tal(a, subsecond)).collect();
+    let tals: Vec<Vec<u8>> = annotations
+        .iter()
+        .map(|a| annotation_tal(a, subsecond))
+        .collect();
     let keeping: Vec<Vec<u8>> = (0..n_records)
         .map(|r| {
             let mut t = format_onset(r as f64 * record_duration + subsecond).into_bytes();
@@ -227,15 +278,28 @@ pub fn write_edf(path: impl AsRef<Path>, spec: &WriteSpec<'_>) -> Result<WriteRe
         .iter()
         .map(|a| {
             let r = (a.onset / record_duration).floor();
-            if r.is_finite() && r > 0.0 { (r as usize).min(n_records - 1) } else { 0 }
+            if r.is_finite() && r > 0.0 {
+                (r as usize).min(n_records - 1)
+            } else {
+                0
+            }
         })
         .collect();
     let (placement, annot_bytes) = place_tals(&tals, &targets, &keeping);
     let annot_spr = annot_bytes.div_ceil(bps);
 
     let n_signals = spec.signals.len() + 1;
-    let header = build_header(spec, bdf, n_signals, n_records, &duration_text, &prepared, annot_spr, (dmin, dmax))
-        .map_err(fail)?;
+    let header = build_header(
+        spec,
+        bdf,
+        n_signals,
+        n_records,
+        &duration_text,
+        &prepared,
+        annot_spr,
+        (dmin, dmax),
+    )
+    .map_err(fail)?;
 
     write_atomically(path, |w| -> Result<(), EdfError> {
         w.write_all(&header)?;
@@ -277,7 +341,10 @@ pub fn write_edf(path: impl AsRef<Path>, spec: &WriteSpec<'_>) -> Result<WriteRe
         n_records,
         samples_padded,
         annotation_bytes_per_record: annot_spr * bps,
-        physical_ranges: prepared.iter().map(|p| (p.physical_min, p.physical_max)).collect(),
+        physical_ranges: prepared
+            .iter()
+            .map(|p| (p.physical_min, p.physical_max))
+            .collect(),
     })
 }
 
@@ -292,26 +359,38 @@ fn integer_samples(rate: f64, d: f64) -> Option<usize> {
 /// spec's guidance; else any duration that gives whole sample counts.
 fn choose_record_duration(signal_bytes_at: &dyn Fn(f64) -> Option<usize>) -> Option<f64> {
     const CANDIDATES: [f64; 22] = [
-        1.0, 0.5, 0.25, 0.2, 0.125, 0.1, 0.05, 0.04, 0.025, 0.02, 0.01, 0.005, 0.004, 0.002,
-        0.001, 2.0, 4.0, 5.0, 10.0, 20.0, 50.0, 100.0,
+        1.0, 0.5, 0.25, 0.2, 0.125, 0.1, 0.05, 0.04, 0.025, 0.02, 0.01, 0.005, 0.004, 0.002, 0.001,
+        2.0, 4.0, 5.0, 10.0, 20.0, 50.0, 100.0,
     ];
     CANDIDATES
         .iter()
         .copied()
         .find(|&d| signal_bytes_at(d).is_some_and(|b| b <= MAX_RECORD_BYTES))
-        .or_else(|| CANDIDATES.iter().copied().find(|&d| signal_bytes_at(d).is_some()))
+        .or_else(|| {
+            CANDIDATES
+                .iter()
+                .copied()
+                .find(|&d| signal_bytes_at(d).is_some())
+        })
 }
 
 /// Assign each TAL to a record at or after its target, in order, so that every record's
 /// annotation bytes stay within one common width; the width grows until all fit.
 /// Returns the TAL indices per record and the width in bytes.
-fn place_tals(tals: &[Vec<u8>], targets: &[usize], keeping: &[Vec<u8>]) -> (Vec<Vec<usize>>, usize) {
+fn place_tals(
+    tals: &[Vec<u8>],
+    targets: &[usize],
+    keeping: &[Vec<u8>],
+) -> (Vec<Vec<usize>>, usize) {
     let n = keeping.len();
     let keep_max = keeping.iter().map(Vec::len).max().unwrap_or(0);
     let total: usize = tals.iter().map(Vec::len).sum();
     let longest = tals.iter().map(Vec::len).max().unwrap_or(0);
     // Start from an even spread; never below what the largest TAL needs.
-    let mut width = keep_max + longest.max(total.div_ceil(n.max(1))).max(if tals.is_empty() { 0 } else { 1 });
+    let mut width = keep_max
+        + longest
+            .max(total.div_ceil(n.max(1)))
+            .max(if tals.is_empty() { 0 } else { 1 });
     // Room for a few short TALs even when there are none now costs little and keeps
     // widths stable; round to an even number so EDF's 2-byte samples fit exactly.
     width = width.max(keep_max + 16);
@@ -356,13 +435,21 @@ fn annotation_tal(a: &Annotation, subsecond: f64) -> Vec<u8> {
 /// Signed seconds with up to 7 decimals (100 ns, edflib's resolution).
 fn format_onset(x: f64) -> String {
     let s = format_seconds(x.abs());
-    if x < 0.0 && s != "0" { format!("-{s}") } else { format!("+{s}") }
+    if x < 0.0 && s != "0" {
+        format!("-{s}")
+    } else {
+        format!("+{s}")
+    }
 }
 
 fn format_seconds(x: f64) -> String {
     let s = format!("{:.7}", x);
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s.is_empty() { "0".into() } else { s.to_string() }
+    if s.is_empty() {
+        "0".into()
+    } else {
+        s.to_string()
+    }
 }
 
 /// Shortest text of at most 8 characters that parses back to exactly `x`.
@@ -376,7 +463,11 @@ fn fit8(x: f64) -> Option<String> {
 fn round_outward(x: f64, up: bool) -> Option<(String, f64)> {
     for decimals in (0..=7usize).rev() {
         let scale = 10f64.powi(decimals as i32);
-        let mut scaled = if up { (x * scale).ceil() } else { (x * scale).floor() };
+        let mut scaled = if up {
+            (x * scale).ceil()
+        } else {
+            (x * scale).floor()
+        };
         // Guard the product's rounding error: step until the decimal is on the right side.
         for _ in 0..3 {
             let text = format_fixed(scaled, decimals);
@@ -403,7 +494,11 @@ fn format_fixed(scaled: f64, decimals: usize) -> String {
         s
     };
     // No ".5" shorthand: edflib (pyedflib) rejects a number starting with a dot.
-    if s == "-0" || s.is_empty() || s == "-" { "0".into() } else { s }
+    if s == "-0" || s.is_empty() || s == "-" {
+        "0".into()
+    } else {
+        s
+    }
 }
 
 fn dimension(d: &str) -> String {
@@ -438,7 +533,11 @@ fn patient_field(p: &str) -> String {
     let p = sanitize(p.trim(), 80);
     let parts: Vec<&str> = p.split(' ').collect();
     let valid_date = |d: &str| d == "X" || edf_plus_date(d);
-    if parts.len() >= 4 && parts[..4].iter().all(|x| !x.is_empty()) && matches!(parts[1], "M" | "F" | "X") && valid_date(parts[2]) {
+    if parts.len() >= 4
+        && parts[..4].iter().all(|x| !x.is_empty())
+        && matches!(parts[1], "M" | "F" | "X")
+        && valid_date(parts[2])
+    {
         return p;
     }
     if p.is_empty() {
@@ -461,14 +560,26 @@ fn edf_plus_date(d: &str) -> bool {
 /// EDF+ recording field "Startdate dd-MMM-yyyy admin technician equipment …" with the
 /// date from `start`; an existing field keeps its other subfields.
 fn recording_field(r: &str, start: &StartTime) -> String {
-    let date = format!("{:02}-{}-{:04}", start.day, MONTHS[(start.month.clamp(1, 12) - 1) as usize], start.year);
+    let date = format!(
+        "{:02}-{}-{:04}",
+        start.day,
+        MONTHS[(start.month.clamp(1, 12) - 1) as usize],
+        start.year
+    );
     let r = sanitize(r.trim(), 80);
     let rest = match r.strip_prefix("Startdate ") {
-        Some(after) => after.split_once(' ').map(|(_, rest)| rest.to_string()).unwrap_or_default(),
+        Some(after) => after
+            .split_once(' ')
+            .map(|(_, rest)| rest.to_string())
+            .unwrap_or_default(),
         None if r.is_empty() => String::new(),
         None => format!("X X X {}", r.replace(' ', "_")),
     };
-    let rest = if rest.split(' ').filter(|x| !x.is_empty()).count() < 3 { "X X X".to_string() } else { rest };
+    let rest = if rest.split(' ').filter(|x| !x.is_empty()).count() < 3 {
+        "X X X".to_string()
+    } else {
+        rest
+    };
     sanitize(&format!("Startdate {date} {rest}"), 80)
 }
 
@@ -486,7 +597,9 @@ fn build_header(
     let mut h = Vec::with_capacity(256 * (ns + 1));
     let put = |h: &mut Vec<u8>, s: &str, width: usize| -> Result<(), String> {
         if s.len() > width {
-            return Err(format!("header value {s:?} does not fit its {width}-character field"));
+            return Err(format!(
+                "header value {s:?} does not fit its {width}-character field"
+            ));
         }
         h.extend_from_slice(s.as_bytes());
         h.extend(std::iter::repeat_n(b' ', width - s.len()));
@@ -501,15 +614,27 @@ fn build_header(
     let st = &spec.start;
     put(&mut h, &patient_field(&spec.patient), 80)?;
     put(&mut h, &recording_field(&spec.recording, st), 80)?;
-    put(&mut h, &format!("{:02}.{:02}.{:02}", st.day, st.month, st.year % 100), 8)?;
-    put(&mut h, &format!("{:02}.{:02}.{:02}", st.hour, st.minute, st.second), 8)?;
+    put(
+        &mut h,
+        &format!("{:02}.{:02}.{:02}", st.day, st.month, st.year % 100),
+        8,
+    )?;
+    put(
+        &mut h,
+        &format!("{:02}.{:02}.{:02}", st.hour, st.minute, st.second),
+        8,
+    )?;
     put(&mut h, &(256 * (ns + 1)).to_string(), 8)?;
     put(&mut h, if bdf { "BDF+C" } else { "EDF+C" }, 44)?;
     put(&mut h, &n_records.to_string(), 8)?;
     put(&mut h, duration_text, 8)?;
     put(&mut h, &ns.to_string(), 4)?;
 
-    let annot_label = if bdf { "BDF Annotations" } else { "EDF Annotations" };
+    let annot_label = if bdf {
+        "BDF Annotations"
+    } else {
+        "EDF Annotations"
+    };
     let sigs = &spec.signals;
     for s in sigs {
         put(&mut h, &s.label, 16)?;
@@ -557,7 +682,17 @@ mod tests {
 
     #[test]
     fn outward_rounding_never_goes_inward() {
-        for &x in &[123.456789123, -123.456789123, 1e-9, -1e-9, 0.1 + 0.2, -3276.8, 99999999.0, 12345678.9, 0.0] {
+        for &x in &[
+            123.456789123,
+            -123.456789123,
+            1e-9,
+            -1e-9,
+            0.1 + 0.2,
+            -3276.8,
+            99999999.0,
+            12345678.9,
+            0.0,
+        ] {
             let (t, lo) = round_outward(x, false).unwrap();
             let (u, hi) = round_outward(x, true).unwrap();
             assert!(lo <= x && hi >= x, "{x}: {lo} {hi}");

@@ -324,7 +324,7 @@ pub fn parse_header(bytes: &[u8], path: &Path) -> Result<EdfHeader, EdfError> {
     if record_duration < 0.0 {
         return Err(f.bad("duration of a data record", None, 244, 8, "is negative"));
     }
-    if n_records_field < -1 || n_records_field > MAX_COUNT {
+    if !(-1..=MAX_COUNT).contains(&n_records_field) {
         return Err(f.bad(
             "number of data records",
             None,
@@ -406,7 +406,7 @@ pub fn parse_header(bytes: &[u8], path: &Path) -> Result<EdfHeader, EdfError> {
                 "equals the physical maximum (no scale)",
             ));
         }
-        if samples_per_record < 1 || samples_per_record > MAX_COUNT {
+        if !(1..=MAX_COUNT).contains(&samples_per_record) {
             return Err(f.bad(
                 "number of samples in each data record",
                 Some(i),
@@ -459,7 +459,7 @@ pub fn parse_header(bytes: &[u8], path: &Path) -> Result<EdfHeader, EdfError> {
     }
     let data_len = file_len - ns_bytes;
     let n_records = if n_records_field == -1 {
-        if data_len % record_bytes != 0 {
+        if !data_len.is_multiple_of(record_bytes) {
             return Err(EdfError::SizeMismatch {
                 path: path.to_path_buf(),
                 header_bytes: ns_bytes,

@@ -1,6 +1,7 @@
 //! Files in and out: EDF/EDF+/BDF, NumPy `.npy`, atomic writes.
 
 pub mod atomic;
+pub mod edf;
 pub mod npy;
 pub mod recording_edf;
 pub mod tables;

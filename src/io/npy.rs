@@ -45,12 +45,15 @@ fn parse_f64(bytes: &[u8]) -> Result<ArrayD<f64>, String> {
         }
         v => return Err(format!("unsupported format version {v}")),
     };
-    let header = bytes
-        .get(start..start + hlen)
-        .ok_or("truncated header")?;
+    let header = bytes.get(start..start + hlen).ok_or("truncated header")?;
     let header = std::str::from_utf8(header).map_err(|_| "header is not text")?;
     let descr = dict_value(header, "descr").ok_or("no descr")?;
-    let descr = descr.trim_matches(|c| c == '\'' || c == '"');
+    // dict_value returns the rest of the header: keep only the quoted dtype string.
+    let descr = descr
+        .trim_start_matches(['\'', '"'])
+        .split(['\'', '"'])
+        .next()
+        .unwrap_or("");
     let fortran = dict_value(header, "fortran_order")
         .map(|v| v.starts_with("True"))
         .unwrap_or(false);
@@ -65,7 +68,10 @@ fn parse_f64(bytes: &[u8]) -> Result<ArrayD<f64>, String> {
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().map_err(|_| format!("bad shape {shape_txt}")))
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| format!("bad shape {shape_txt}"))
+        })
         .collect::<Result<_, _>>()?;
     let n: usize = shape.iter().product();
     let body = &bytes[start + hlen..];

@@ -305,10 +305,12 @@ for i, (sf, l, h, lt, ht, fl, win) in enumerate(cases):
     }
 }
 
+/// (sfreq, freqs, widths, trans_bandwidth, n_times)
+type NotchCase = (f64, Vec<f64>, Option<Vec<f64>>, f64, usize);
+
 #[test]
 fn notches_equal_mne_notch_filter() {
-    // (sfreq, freqs, widths, trans_bandwidth, n_times)
-    let cases: Vec<(f64, Vec<f64>, Option<Vec<f64>>, f64, usize)> = vec![
+    let cases: Vec<NotchCase> = vec![
         (1000.0, vec![50.0, 100.0, 150.0], None, 1.0, 6000),
         (256.0, vec![60.0, 120.0], Some(vec![2.0]), 2.0, 3000),
         (512.0, vec![50.0], Some(vec![1.0]), 1.0, 700),

@@ -29,10 +29,12 @@ fn max_rel(a: &[f64], b: &[f64]) -> f64 {
         / scale
 }
 
+/// (sfreq, order, l_freq, h_freq, n_times)
+type IirCase = (f64, usize, Option<f64>, Option<f64>, usize);
+
 #[test]
 fn butterworth_sos_and_zero_phase_output_equal_scipy_and_mne() {
-    // (sfreq, order, l_freq, h_freq, n_times)
-    let cases: Vec<(f64, usize, Option<f64>, Option<f64>, usize)> = vec![
+    let cases: Vec<IirCase> = vec![
         (160.0, 4, Some(1.0), Some(40.0), 3000),
         (256.0, 4, None, Some(30.0), 2000),
         (512.0, 4, Some(0.5), None, 4000),

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod dag;
 pub mod data;
 pub mod demo;
+pub mod dsp;
 pub mod io;
 pub mod spec;
 pub mod stages;

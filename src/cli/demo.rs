@@ -26,10 +26,14 @@ pub fn demo(a: DemoArgs) -> Result<ExitCode, String> {
     let subjects = generate(&spec, a.seed).map_err(|e| e.to_string())?;
     // Each subject's EDF, plus its ground truth beside it (`_desc-clean_eeg.npy`: the
     // brain-only signal; `_artifacts.tsv`: every artifact's kind, onset and duration).
-    write_subjects(&subjects, &data, |rec, path| -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        write_recording(path, rec, EdfKind::EdfPlusC)?;
-        Ok(())
-    })
+    write_subjects(
+        &subjects,
+        &data,
+        |rec, path| -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+            write_recording(path, rec, EdfKind::EdfPlusC)?;
+            Ok(())
+        },
+    )
     .map_err(|e| format!("writing the demo data: {e}"))?;
     let pipeline_path = a.out.join("pipeline.yaml");
     // The shipped pipeline reads `data/` and writes `derivatives/eegclean/` relative to

@@ -128,7 +128,7 @@ fn job_for(path: &Path, rel: &Path) -> RecordingJob {
     // other names get the subject entity in front so outputs still sort by subject.
     let base = if stem.starts_with("sub-") {
         match stem.rsplit_once('_') {
-            Some((b, suffix)) if matches!(suffix, "eeg" | "ieeg" | "meg") => b.to_string(),
+            Some((b, "eeg" | "ieeg" | "meg")) => b.to_string(),
             _ => stem.clone(),
         }
     } else {

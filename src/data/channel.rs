@@ -154,32 +154,42 @@ impl Channel {
 }
 
 impl ChannelType {
-    /// The type a label suggests when the pipeline does not say (EDF labels often carry
-    /// it: `EOG horizontal`, `ECG ECG1`, `EMG submental`, `Status`, `Resp oro-nasal`).
-    /// Anything else is taken to be EEG, as MNE's EDF reader does.
+    /// The type a label suggests when the pipeline does not say. EDF labels often carry
+    /// it (`EOG horizontal`, `HEOG`, `ECG ECG1`, `EMG submental`, `Status`, `Resp
+    /// oro-nasal`, `EEG Fpz-Cz`). A bare 10-05 electrode name (`Fc5.`, `Cz`, `T3`) is EEG.
+    /// Anything else (`SaO2`, `POL DC03`, `Pleth`) is misc, so it never enters an average
+    /// reference by accident; list such channels under `channels:` to give them a type.
     pub fn guess_from_label(label: &str) -> ChannelType {
-        let up = label.trim().to_ascii_uppercase();
-        let word = |w: &str| {
-            up.split(|c: char| !c.is_ascii_alphanumeric()).any(|t| {
-                t == w || (t.starts_with(w) && t[w.len()..].chars().all(|c| c.is_ascii_digit()))
-            })
-        };
-        if word("EOG") || up.starts_with("HEOG") || up.starts_with("VEOG") {
+        let l = label.trim().to_ascii_lowercase();
+        let first = l.split([' ', '-', '_']).next().unwrap_or("");
+        let has = |k: &str| l.starts_with(k) || first == k;
+        if has("eog") || first.ends_with("eog") {
             ChannelType::Eog
-        } else if word("ECG") || word("EKG") {
+        } else if has("ecg") || has("ekg") {
             ChannelType::Ecg
-        } else if word("EMG") {
+        } else if has("emg") {
             ChannelType::Emg
-        } else if up == "STATUS" || up.starts_with("TRIGGER") || word("STI") || up == "TRIG" {
+        } else if l == "status"
+            || l.starts_with("trig")
+            || has("stim")
+            || has("sti")
+            || l.starts_with("sti ")
+        {
             ChannelType::Stim
-        } else if word("RESP") {
+        } else if has("resp") {
             ChannelType::Resp
-        } else if word("SEEG") {
+        } else if has("seeg") {
             ChannelType::Seeg
-        } else if word("ECOG") {
+        } else if has("ecog") {
             ChannelType::Ecog
-        } else {
+        } else if has("eeg")
+            || super::standard_1005()
+                .canonical_name(first.trim_matches('.'))
+                .is_some()
+        {
             ChannelType::Eeg
+        } else {
+            ChannelType::Misc
         }
     }
 }
@@ -214,8 +224,12 @@ mod tests {
             ChannelType::Eeg
         );
         assert_eq!(ChannelType::guess_from_label("Fc5."), ChannelType::Eeg);
-        // "Pz-Oz" or "C4" must not be mistaken for a stim channel.
         assert_eq!(ChannelType::guess_from_label("STI 014"), ChannelType::Stim);
-        assert_eq!(ChannelType::guess_from_label("Stimulus"), ChannelType::Eeg);
+        assert_eq!(ChannelType::guess_from_label("HEOG"), ChannelType::Eog);
+        assert_eq!(ChannelType::guess_from_label("Pz-Oz"), ChannelType::Eeg);
+        assert_eq!(ChannelType::guess_from_label("T3"), ChannelType::Eeg);
+        // Not electrodes: kept out of EEG so an average reference never includes them.
+        assert_eq!(ChannelType::guess_from_label("SaO2"), ChannelType::Misc);
+        assert_eq!(ChannelType::guess_from_label("POL DC03"), ChannelType::Misc);
     }
 }

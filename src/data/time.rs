@@ -80,7 +80,9 @@ fn days_in_month(year: u16, month: u8) -> u8 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        _ if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         _ => 28,
     }
 }
@@ -101,10 +103,10 @@ mod tests {
             subsecond: 0.5,
         };
         let u = t.plus_seconds(86400.0 + 0.75);
-        // 2024 is a leap year: 28 Feb + 1 day + 1.25 s → 1 Mar 00:00:01.25
+        // 2024 is a leap year: 28 Feb 23:59:59.5 + 1 day + 0.75 s → 1 Mar 00:00:00.25
         assert_eq!(
             (u.year, u.month, u.day, u.hour, u.minute, u.second),
-            (2024, 3, 1, 0, 0, 1)
+            (2024, 3, 1, 0, 0, 0)
         );
         assert!((u.subsecond - 0.25).abs() < 1e-12);
     }

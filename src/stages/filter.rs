@@ -164,14 +164,14 @@ fn transition(t: AutoOr) -> Transition {
     }
 }
 
+/// One filtering step: its label for the EDF prefiltering field, and the operation.
+type Step<'a> = (String, Box<dyn Fn(&mut Array2<f64>) + 'a>);
+
 impl Filter {
     /// Every operation in order, as (label for the EDF prefiltering field, filter).
-    fn design(
-        &self,
-        sfreq: f64,
-    ) -> Result<Vec<(String, Box<dyn Fn(&mut Array2<f64>) + '_>)>, StageError> {
+    fn design(&self, sfreq: f64) -> Result<Vec<Step<'_>>, StageError> {
         let p = &self.params;
-        let mut ops: Vec<(String, Box<dyn Fn(&mut Array2<f64>) + '_>)> = Vec::new();
+        let mut ops: Vec<Step<'_>> = Vec::new();
         if p.l_freq.is_some() || p.h_freq.is_some() {
             let label = match (p.l_freq, p.h_freq) {
                 (Some(l), Some(h)) => format!("HP:{l}Hz LP:{h}Hz"),

@@ -63,44 +63,6 @@ pub struct InspectedAnnotation {
     pub description: String,
 }
 
-/// Guess a channel type from an EDF label such as "EEG Fp1-Ref", "EOG horizontal",
-/// "ECG ECG1", "Status" or "Resp oro-nasal". Unrecognised labels are EEG when they look
-/// like a 10-20 electrode name, else misc.
-pub fn guess_type(label: &str) -> ChannelType {
-    let l = label.trim().to_ascii_lowercase();
-    let first = l.split([' ', '-', '_']).next().unwrap_or("");
-    let has = |k: &str| l.starts_with(k) || first == k;
-    if has("eog") {
-        ChannelType::Eog
-    } else if has("ecg") || has("ekg") {
-        ChannelType::Ecg
-    } else if has("emg") {
-        ChannelType::Emg
-    } else if l == "status" || l.starts_with("trig") || has("stim") || l.starts_with("sti ") {
-        ChannelType::Stim
-    } else if has("resp") {
-        ChannelType::Resp
-    } else if has("eeg") || looks_like_electrode(first) {
-        ChannelType::Eeg
-    } else {
-        ChannelType::Misc
-    }
-}
-
-fn looks_like_electrode(name: &str) -> bool {
-    let n = name.trim_end_matches('.');
-    let letters: String = n.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
-    let rest = &n[letters.len()..];
-    const PREFIXES: [&str; 13] = [
-        "fp", "af", "f", "fc", "ft", "c", "t", "tp", "cp", "p", "po", "o", "a",
-    ];
-    PREFIXES.contains(&letters.as_str())
-        && (rest == "z" || (!rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit())))
-        || (PREFIXES.contains(&letters.trim_end_matches('z'))
-            && letters.ends_with('z')
-            && rest.is_empty())
-}
-
 impl Inspection {
     /// Summarise an open file (reads its annotations).
     pub fn from_reader(reader: &EdfReader) -> Result<Self, EdfError> {
@@ -113,7 +75,7 @@ impl Inspection {
                 InspectedChannel {
                     index: i,
                     label: s.label.clone(),
-                    type_guess: guess_type(&s.label).as_str().to_string(),
+                    type_guess: ChannelType::guess_from_label(&s.label).as_str().to_string(),
                     unit: s.physical_dimension.clone(),
                     sample_rate: s.sample_rate(h.record_duration),
                     n_samples: s.samples_per_record * h.n_records,

@@ -3,5 +3,6 @@
 //! Layers (each calls only those below it): `cli` (face) → `spec`, `dag` (plan) →
 //! `stages` → science (`dsp`) → `data`, `io`. See DESIGN.md.
 
+pub mod artifacts;
 pub mod data;
 pub mod io;

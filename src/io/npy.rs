@@ -50,7 +50,9 @@ fn parse_f64(bytes: &[u8]) -> Result<ArrayD<f64>, String> {
         .ok_or("truncated header")?;
     let header = std::str::from_utf8(header).map_err(|_| "header is not text")?;
     let descr = dict_value(header, "descr").ok_or("no descr")?;
-    let descr = descr.trim_matches(|c| c == '\'' || c == '"');
+    // A quoted string: take what stands between the opening quote and its mate.
+    let quote = descr.chars().next().ok_or("empty descr")?;
+    let descr = descr[1..].split(quote).next().unwrap_or_default();
     let fortran = dict_value(header, "fortran_order")
         .map(|v| v.starts_with("True"))
         .unwrap_or(false);

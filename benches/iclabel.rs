@@ -25,7 +25,10 @@ fn matrix(path: PathBuf) -> Array2<f64> {
 }
 
 fn positions(edf: &PathBuf) -> Array2<f64> {
-    let out = std::env::temp_dir().join(format!("eegclean-iclabel-bench-pos-{}.npy", std::process::id()));
+    let out = std::env::temp_dir().join(format!(
+        "eegclean-iclabel-bench-pos-{}.npy",
+        std::process::id()
+    ));
     let python = std::env::var_os("EEGCLEAN_PYTHON").unwrap_or_else(|| "python3".into());
     let status = Command::new(python)
         .args([
@@ -36,7 +39,10 @@ fn positions(edf: &PathBuf) -> Array2<f64> {
         .arg(&out)
         .status()
         .expect("python runs");
-    assert!(status.success(), "python with MNE is needed for the electrode positions");
+    assert!(
+        status.success(),
+        "python with MNE is needed for the electrode positions"
+    );
     let p = matrix(out.clone());
     let _ = std::fs::remove_file(out);
     p
@@ -57,14 +63,19 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("iclabel_S001R04_20ic");
     g.sample_size(10);
     g.bench_function("features", |b| {
-        b.iter(|| compute_features(data.view(), weights.view(), pos.view(), 160.0).expect("features"))
+        b.iter(|| {
+            compute_features(data.view(), weights.view(), pos.view(), 160.0).expect("features")
+        })
     });
     let f = compute_features(data.view(), weights.view(), pos.view(), 160.0).expect("features");
     g.bench_function("network", |b| b.iter(|| net.classify(&f).expect("forward")));
-    g.bench_function("load_model", |b| b.iter(|| IcLabelNet::load(&model).expect("model")));
+    g.bench_function("load_model", |b| {
+        b.iter(|| IcLabelNet::load(&model).expect("model"))
+    });
     g.bench_function("features+network (model loaded)", |b| {
         b.iter(|| {
-            let f = compute_features(data.view(), weights.view(), pos.view(), 160.0).expect("features");
+            let f =
+                compute_features(data.view(), weights.view(), pos.view(), 160.0).expect("features");
             net.classify(&f).expect("forward")
         })
     });

@@ -32,7 +32,10 @@ np.save(sys.argv[2], np.array([ch["loc"][:3] for ch in raw.info["chs"]]))
 "#,
         &[edf.to_str().expect("utf8"), out.to_str().expect("utf8")],
     );
-    npy::read_f64(&out).expect("positions").into_dimensionality::<Ix2>().expect("2-D")
+    npy::read_f64(&out)
+        .expect("positions")
+        .into_dimensionality::<Ix2>()
+        .expect("2-D")
 }
 
 #[test]
@@ -45,7 +48,8 @@ fn features_and_probabilities_match_mne_icalabel() {
     .expect("weights");
     let positions = channel_positions();
     assert_eq!(positions.dim(), (64, 3));
-    let f = compute_features(data.view(), weights.view(), positions.view(), 160.0).expect("features");
+    let f =
+        compute_features(data.view(), weights.view(), positions.view(), 160.0).expect("features");
 
     let topo = reference("iclabel_feature_topo.npy");
     let psd = reference("iclabel_feature_psd.npy");

@@ -33,7 +33,10 @@ fn reference_features() -> IcLabelFeatures {
 
 fn max_abs_diff(a: &Array2<f32>, b: &Array2<f64>) -> f64 {
     assert_eq!(a.shape(), b.shape());
-    a.iter().zip(b.iter()).map(|(x, y)| (*x as f64 - y).abs()).fold(0.0, f64::max)
+    a.iter()
+        .zip(b.iter())
+        .map(|(x, y)| (*x as f64 - y).abs())
+        .fold(0.0, f64::max)
 }
 
 #[test]
@@ -101,7 +104,10 @@ np.save(out, s.run(None, feed)[0].astype(np.float64))
             out_path.to_str().expect("utf8 path"),
         ],
     );
-    let want = npy::read_f64(&out_path).expect("onnxruntime output").into_dimensionality::<Ix2>().expect("2-D");
+    let want = npy::read_f64(&out_path)
+        .expect("onnxruntime output")
+        .into_dimensionality::<Ix2>()
+        .expect("2-D");
     let net = IcLabelNet::load(&model).expect("model loads");
     let got = net.run(batch, topo, psds, autocorr).expect("forward pass");
     let err = max_abs_diff(&got, &want);
@@ -145,7 +151,10 @@ fn missing_model_error_says_how_to_get_it() {
     let e = find_model(Some(std::path::Path::new("/nonexistent/ICLabelNet.onnx")))
         .expect_err("missing explicit path");
     let msg = e.to_string();
-    assert!(msg.contains("pip install mne-icalabel") && msg.contains("/nonexistent/ICLabelNet.onnx"), "{msg}");
+    assert!(
+        msg.contains("pip install mne-icalabel") && msg.contains("/nonexistent/ICLabelNet.onnx"),
+        "{msg}"
+    );
     let found = find_model(Some(&model_path())).expect("explicit path exists");
     assert_eq!(found, model_path());
 }

@@ -202,9 +202,16 @@ pub fn compute_features(
         )));
     }
     if !(sfreq.is_finite() && sfreq >= 1.0) {
-        return Err(IcLabelError::Input(format!("sampling rate {sfreq} Hz is not usable")));
+        return Err(IcLabelError::Input(format!(
+            "sampling rate {sfreq} Hz is not usable"
+        )));
     }
-    if data_uv.iter().chain(weights.iter()).chain(positions_m.iter()).any(|v| !v.is_finite()) {
+    if data_uv
+        .iter()
+        .chain(weights.iter())
+        .chain(positions_m.iter())
+        .any(|v| !v.is_finite())
+    {
         return Err(IcLabelError::Input(
             "data, weights or channel positions contain NaN or infinity".into(),
         ));
@@ -236,7 +243,9 @@ fn pseudo_inverse_full_row_rank(w: ArrayView2<f64>) -> Result<Array2<f64>, IcLab
     let gram = w.dot(&w.t());
     // Solve (W Wᵀ) X = W, then icawinv = Xᵀ.
     let x = solve_dense(gram, w.to_owned()).map_err(|_| {
-        IcLabelError::Input("the ICA unmixing matrix is rank deficient (components not independent)".into())
+        IcLabelError::Input(
+            "the ICA unmixing matrix is rank deficient (components not independent)".into(),
+        )
     })?;
     Ok(x.t().to_owned())
 }
@@ -252,7 +261,10 @@ pub(crate) fn solve_dense(mut a: Array2<f64>, mut b: Array2<f64>) -> Result<Arra
     for k in 0..n {
         let (p, pmax) = (k..n)
             .map(|i| (i, a[[i, k]].abs()))
-            .fold((k, -1.0), |best, cur| if cur.1 > best.1 { cur } else { best });
+            .fold(
+                (k, -1.0),
+                |best, cur| if cur.1 > best.1 { cur } else { best },
+            );
         if pmax <= scale * 1e-14 * n as f64 {
             return Err(());
         }

@@ -168,11 +168,9 @@ impl IcLabelNet {
             },
         );
         for node in &self.nodes {
-            let out = self.eval(node, &env).map_err(|what| {
-                IcLabelError::Model {
-                    path: "<graph>".into(),
-                    what: format!("node {} ({:?}): {what}", node.op_type, node.outputs),
-                }
+            let out = self.eval(node, &env).map_err(|what| IcLabelError::Model {
+                path: "<graph>".into(),
+                what: format!("node {} ({:?}): {what}", node.op_type, node.outputs),
             })?;
             let Some(name) = node.outputs.first() else {
                 return Err(IcLabelError::Model {
@@ -263,7 +261,10 @@ impl IcLabelNet {
                 let (s, x) = self.f32_input(node, 0, env)?;
                 Ok(Value::F32 {
                     shape: s.to_vec(),
-                    data: x.iter().map(|&v| if v < 0.0 { v * alpha } else { v }).collect(),
+                    data: x
+                        .iter()
+                        .map(|&v| if v < 0.0 { v * alpha } else { v })
+                        .collect(),
                 })
             }
             "Transpose" => {
@@ -379,7 +380,10 @@ fn conv2d(
     if let Some(b) = bias
         && b.len() != m
     {
-        return Err(format!("bias has {} values for {m} output channels", b.len()));
+        return Err(format!(
+            "bias has {} values for {m} output channels",
+            b.len()
+        ));
     }
     let as_usize = |v: &[i64], len: usize, what: &str| -> Result<Vec<usize>, String> {
         if v.len() != len || v.iter().any(|&e| e < 0) {
@@ -397,7 +401,9 @@ fn conv2d(
     let ext_h = d[0] * (kh - 1) + 1;
     let ext_w = d[1] * (kw - 1) + 1;
     if h + pt + pb < ext_h || wd + pl + pr < ext_w {
-        return Err(format!("kernel {kh}×{kw} larger than padded input {h}×{wd}"));
+        return Err(format!(
+            "kernel {kh}×{kw} larger than padded input {h}×{wd}"
+        ));
     }
     let ho = (h + pt + pb - ext_h) / s[0] + 1;
     let wo = (wd + pl + pr - ext_w) / s[1] + 1;
@@ -544,9 +550,14 @@ fn concat(parts: &[(&[usize], &[f32])], axis: i64) -> Result<Value, String> {
     let axis = normalise_axis(axis, first.len())?;
     for (s, _) in parts {
         if s.len() != first.len()
-            || s.iter().zip(first).enumerate().any(|(i, (a, b))| i != axis && a != b)
+            || s.iter()
+                .zip(first)
+                .enumerate()
+                .any(|(i, (a, b))| i != axis && a != b)
         {
-            return Err(format!("shapes {s:?} and {first:?} do not concatenate on axis {axis}"));
+            return Err(format!(
+                "shapes {s:?} and {first:?} do not concatenate on axis {axis}"
+            ));
         }
     }
     let outer: usize = first[..axis].iter().product();
@@ -635,8 +646,10 @@ mod tests {
                                 for kx in 0..kw {
                                     let iy = (oy * stride + ky) as isize - pad.0 as isize;
                                     let ix = (ox * stride + kx) as isize - pad.1 as isize;
-                                    if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
-                                        acc += (x[((b * c + ci) * h + iy as usize) * w + ix as usize]
+                                    if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w
+                                    {
+                                        acc += (x
+                                            [((b * c + ci) * h + iy as usize) * w + ix as usize]
                                             * wt[((mi * c + ci) * kh + ky) * kw + kx])
                                             as f64;
                                     }
@@ -654,12 +667,27 @@ mod tests {
     #[test]
     fn conv_matches_direct_loops() {
         let (n, c, h, w, m, kh, kw) = (18, 3, 9, 8, 5, 4, 3);
-        let x: Vec<f32> = (0..n * c * h * w).map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0).collect();
-        let wt: Vec<f32> = (0..m * c * kh * kw).map(|i| ((i * 53 % 89) as f32 - 44.0) / 31.0).collect();
+        let x: Vec<f32> = (0..n * c * h * w)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0)
+            .collect();
+        let wt: Vec<f32> = (0..m * c * kh * kw)
+            .map(|i| ((i * 53 % 89) as f32 - 44.0) / 31.0)
+            .collect();
         let (want, ho, wo) = conv_reference(&x, (n, c, h, w), &wt, (m, kh, kw), (1, 2), 2);
-        let got = conv2d(&[n, c, h, w], &x, &[m, c, kh, kw], &wt, None, &[1, 2, 1, 2], &[2, 2], &[1, 1])
-            .expect("valid conv");
-        let Value::F32 { shape, data } = got else { panic!("float output") };
+        let got = conv2d(
+            &[n, c, h, w],
+            &x,
+            &[m, c, kh, kw],
+            &wt,
+            None,
+            &[1, 2, 1, 2],
+            &[2, 2],
+            &[1, 1],
+        )
+        .expect("valid conv");
+        let Value::F32 { shape, data } = got else {
+            panic!("float output")
+        };
         assert_eq!(shape, vec![n, m, ho, wo]);
         for (a, b) in data.iter().zip(&want) {
             assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{a} vs {b}");
@@ -668,12 +696,23 @@ mod tests {
 
     #[test]
     fn transpose_and_reshape_follow_numpy() {
-        let v = Value::F32 { shape: vec![2, 3], data: vec![0., 1., 2., 3., 4., 5.] };
-        let Value::F32 { shape, data } = transpose(&v, &[1, 0]).expect("perm") else { panic!() };
+        let v = Value::F32 {
+            shape: vec![2, 3],
+            data: vec![0., 1., 2., 3., 4., 5.],
+        };
+        let Value::F32 { shape, data } = transpose(&v, &[1, 0]).expect("perm") else {
+            panic!()
+        };
         assert_eq!(shape, vec![3, 2]);
         assert_eq!(data, vec![0., 3., 1., 4., 2., 5.]);
-        assert_eq!(reshape_target(&[4, 7], &[2, -1], false).expect("ok"), vec![2, 14]);
-        assert_eq!(reshape_target(&[4, 7], &[0, -1], false).expect("ok"), vec![4, 7]);
+        assert_eq!(
+            reshape_target(&[4, 7], &[2, -1], false).expect("ok"),
+            vec![2, 14]
+        );
+        assert_eq!(
+            reshape_target(&[4, 7], &[0, -1], false).expect("ok"),
+            vec![4, 7]
+        );
         assert!(reshape_target(&[4, 7], &[3, -1], false).is_err());
     }
 }

@@ -155,7 +155,12 @@ impl<'a> Fields<'a> {
                     what: "short fixed32".into(),
                 })?)
             }
-            w => return err(at, format!("unsupported protobuf wire type {w} (not an ONNX file?)")),
+            w => {
+                return err(
+                    at,
+                    format!("unsupported protobuf wire type {w} (not an ONNX file?)"),
+                );
+            }
         };
         Ok(Some((field, wire, at)))
     }
@@ -163,7 +168,9 @@ impl<'a> Fields<'a> {
 
 fn string(wire: &Wire, at: usize, what: &str) -> Result<String, OnnxError> {
     match wire {
-        Wire::Bytes(b, off) => String::from_utf8(b.to_vec()).or_else(|_| err(*off, format!("{what} is not UTF-8"))),
+        Wire::Bytes(b, off) => {
+            String::from_utf8(b.to_vec()).or_else(|_| err(*off, format!("{what} is not UTF-8")))
+        }
         _ => err(at, format!("{what}: expected a length-delimited string")),
     }
 }
@@ -196,9 +203,18 @@ fn push_floats(out: &mut Vec<f32>, wire: &Wire, at: usize, what: &str) -> Result
         Wire::Fixed32(b) => out.push(f32::from_le_bytes(*b)),
         Wire::Bytes(b, off) => {
             if b.len() % 4 != 0 {
-                return err(*off, format!("{what}: packed floats of {} bytes, not a multiple of 4", b.len()));
+                return err(
+                    *off,
+                    format!(
+                        "{what}: packed floats of {} bytes, not a multiple of 4",
+                        b.len()
+                    ),
+                );
             }
-            out.extend(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])));
+            out.extend(
+                b.chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            );
         }
         _ => return err(at, format!("{what}: expected float values")),
     }
@@ -227,13 +243,21 @@ fn parse_tensor(buf: &[u8], base: usize) -> Result<TensorProto, OnnxError> {
                 Wire::Bytes(b, off) => raw = Some((b, off)),
                 _ => return err(at, "TensorProto.raw_data: expected bytes"),
             },
-            13 | 14 => return err(at, "tensor uses external data, which is not supported; use a self-contained ICLabelNet.onnx"),
+            13 | 14 => {
+                return err(
+                    at,
+                    "tensor uses external data, which is not supported; use a self-contained ICLabelNet.onnx",
+                );
+            }
             _ => {}
         }
     }
     let dims: Vec<usize> = dims
         .iter()
-        .map(|&d| usize::try_from(d).or_else(|_| err(base, format!("tensor {name:?}: negative dimension {d}"))))
+        .map(|&d| {
+            usize::try_from(d)
+                .or_else(|_| err(base, format!("tensor {name:?}: negative dimension {d}")))
+        })
         .collect::<Result<_, _>>()?;
     let count = dims
         .iter()
@@ -246,9 +270,20 @@ fn parse_tensor(buf: &[u8], base: usize) -> Result<TensorProto, OnnxError> {
         Some(ONNX_FLOAT) => {
             if let Some((b, off)) = raw {
                 if b.len() != count * 4 {
-                    return err(off, format!("tensor {name:?}: raw_data holds {} bytes, dims {dims:?} need {}", b.len(), count * 4));
+                    return err(
+                        off,
+                        format!(
+                            "tensor {name:?}: raw_data holds {} bytes, dims {dims:?} need {}",
+                            b.len(),
+                            count * 4
+                        ),
+                    );
                 }
-                TensorData::F32(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+                TensorData::F32(
+                    b.chunks_exact(4)
+                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                        .collect(),
+                )
             } else {
                 TensorData::F32(floats)
             }
@@ -256,18 +291,32 @@ fn parse_tensor(buf: &[u8], base: usize) -> Result<TensorProto, OnnxError> {
         Some(ONNX_INT64) => {
             if let Some((b, off)) = raw {
                 if b.len() != count * 8 {
-                    return err(off, format!("tensor {name:?}: raw_data holds {} bytes, dims {dims:?} need {}", b.len(), count * 8));
+                    return err(
+                        off,
+                        format!(
+                            "tensor {name:?}: raw_data holds {} bytes, dims {dims:?} need {}",
+                            b.len(),
+                            count * 8
+                        ),
+                    );
                 }
                 TensorData::I64(
                     b.chunks_exact(8)
-                        .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+                        .map(|c| {
+                            i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])
+                        })
                         .collect(),
                 )
             } else {
                 TensorData::I64(ints)
             }
         }
-        Some(t) => return err(base, format!("tensor {name:?}: unsupported data type {t} (only float32 and int64)")),
+        Some(t) => {
+            return err(
+                base,
+                format!("tensor {name:?}: unsupported data type {t} (only float32 and int64)"),
+            );
+        }
         None => return err(base, format!("tensor {name:?}: no data_type")),
     };
     let len = match &data {
@@ -275,7 +324,10 @@ fn parse_tensor(buf: &[u8], base: usize) -> Result<TensorProto, OnnxError> {
         TensorData::I64(v) => v.len(),
     };
     if len != count {
-        return err(base, format!("tensor {name:?}: {len} values but dims {dims:?} need {count}"));
+        return err(
+            base,
+            format!("tensor {name:?}: {len} values but dims {dims:?} need {count}"),
+        );
     }
     Ok(TensorProto { name, dims, data })
 }
@@ -427,7 +479,10 @@ pub fn parse_model(bytes: &[u8]) -> Result<ModelProto, OnnxError> {
         return err(0, "no ModelProto.ir_version: not an ONNX model");
     };
     let Some(graph) = graph else {
-        return err(bytes.len(), "no ModelProto.graph: not an ONNX model or file truncated");
+        return err(
+            bytes.len(),
+            "no ModelProto.graph: not an ONNX model or file truncated",
+        );
     };
     Ok(ModelProto {
         ir_version,

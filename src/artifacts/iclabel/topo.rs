@@ -39,7 +39,11 @@ fn spacing(x: f64) -> f64 {
 /// groups of original indices and the merged coordinates.
 fn merge_points(x: &[f64], y: &[f64]) -> Vec<(f64, f64, Vec<usize>)> {
     let range = |v: &[f64]| {
-        let (lo, hi) = v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &e| (l.min(e), h.max(e)));
+        let (lo, hi) = v
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &e| {
+                (l.min(e), h.max(e))
+            });
         hi - lo
     };
     let eps_x = spacing(0.5 * range(x)).cbrt();
@@ -70,7 +74,11 @@ fn merge_points(x: &[f64], y: &[f64]) -> Vec<(f64, f64, Vec<usize>)> {
 
 /// Biharmonic Green's function of Sandwell (1987): d²(ln d − 1), 0 at d = 0.
 fn green(d: f64) -> f64 {
-    if d <= 1e-8 { 0.0 } else { d * d * (d.ln() - 1.0) }
+    if d <= 1e-8 {
+        0.0
+    } else {
+        d * d * (d.ln() - 1.0)
+    }
 }
 
 /// 32×32 maps [component, row, column] of the columns of `icawinv` ([channels, components]),
@@ -90,8 +98,16 @@ pub fn topo_feature(
     let max_rd = rd.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
     let plotrad = (max_rd * 1.02).min(1.0).max(HEAD_RADIUS);
     let squeeze = HEAD_RADIUS / plotrad;
-    let x: Vec<f64> = th.iter().zip(&rd).map(|(t, r)| r * t.cos() * squeeze).collect();
-    let y: Vec<f64> = th.iter().zip(&rd).map(|(t, r)| r * t.sin() * squeeze).collect();
+    let x: Vec<f64> = th
+        .iter()
+        .zip(&rd)
+        .map(|(t, r)| r * t.cos() * squeeze)
+        .collect();
+    let y: Vec<f64> = th
+        .iter()
+        .zip(&rd)
+        .map(|(t, r)| r * t.sin() * squeeze)
+        .collect();
     let lim = |v: &[f64]| {
         let lo = v.iter().fold(-HEAD_RADIUS, |m, &e| m.min(e));
         let hi = v.iter().fold(HEAD_RADIUS, |m, &e| m.max(e));
@@ -113,12 +129,15 @@ pub fn topo_feature(
     let mut v = Array2::<f64>::zeros((n, n_comp));
     for (i, (_, _, members)) in groups.iter().enumerate() {
         for c in 0..n_comp {
-            v[[i, c]] = members.iter().map(|&q| icawinv[[q, c]]).sum::<f64>() / members.len() as f64;
+            v[[i, c]] =
+                members.iter().map(|&q| icawinv[[q, c]]).sum::<f64>() / members.len() as f64;
         }
     }
     // One factorisation of the (component-independent) Green matrix serves all components.
     let w = solve_dense(g, v).map_err(|_| {
-        IcLabelError::Input("electrode positions give a singular spline system (duplicate positions?)".into())
+        IcLabelError::Input(
+            "electrode positions give a singular spline system (duplicate positions?)".into(),
+        )
     })?;
 
     let mut out = Array3::<f32>::zeros((n_comp, GRID, GRID));
@@ -141,9 +160,14 @@ pub fn topo_feature(
         }
     }
     for c in 0..n_comp {
-        let max = maps.index_axis(ndarray::Axis(0), c).iter().fold(0f64, |m, v| m.max(v.abs()));
+        let max = maps
+            .index_axis(ndarray::Axis(0), c)
+            .iter()
+            .fold(0f64, |m, v| m.max(v.abs()));
         if max == 0.0 || !max.is_finite() {
-            return Err(IcLabelError::Input(format!("component {c} has an all-zero scalp map")));
+            return Err(IcLabelError::Input(format!(
+                "component {c} has an all-zero scalp map"
+            )));
         }
         for a in 0..GRID {
             for b in 0..GRID {
@@ -169,7 +193,13 @@ mod tests {
     #[test]
     fn green_function_interpolates_the_data_points() {
         // At the electrodes the spline must reproduce the data exactly (it interpolates).
-        let pts: [(f64, f64); 5] = [(0.1, 0.2), (-0.3, 0.1), (0.25, -0.3), (-0.1, -0.2), (0.0, 0.35)];
+        let pts: [(f64, f64); 5] = [
+            (0.1, 0.2),
+            (-0.3, 0.1),
+            (0.25, -0.3),
+            (-0.1, -0.2),
+            (0.0, 0.35),
+        ];
         let vals = [1.0, -2.0, 0.5, 3.0, -1.0];
         let n = pts.len();
         let g = Array2::from_shape_fn((n, n), |(i, j)| {

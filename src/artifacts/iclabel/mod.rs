@@ -102,6 +102,9 @@ pub fn find_model(explicit: Option<&Path>) -> Result<PathBuf, IcLabelError> {
     })
 }
 
+/// Network inputs: (batch, topo [B,1,32,32], psds [B,1,1,100], autocorr [B,1,1,100]).
+pub type AugmentedInputs = (usize, Vec<f32>, Vec<f32>, Vec<f32>);
+
 /// The three ICLabel features of n components, already scaled by 0.99 as mne-icalabel does.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IcLabelFeatures {
@@ -122,7 +125,7 @@ impl IcLabelFeatures {
     /// The network inputs (batch, topo, psds, autocorr) in NCHW order with EEGLAB's four
     /// test-time augmentations as consecutive blocks: [maps, −maps, flipped maps,
     /// −flipped maps]; PSD and autocorrelation are repeated for each block.
-    pub fn augmented_inputs(&self) -> Result<(usize, Vec<f32>, Vec<f32>, Vec<f32>), IcLabelError> {
+    pub fn augmented_inputs(&self) -> Result<AugmentedInputs, IcLabelError> {
         let n = self.n_components();
         if self.topo.shape() != [n, 32, 32]
             || self.psd.shape() != [n, 100]

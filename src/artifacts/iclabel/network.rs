@@ -140,7 +140,7 @@ impl IcLabelNet {
         expect("topo", topo.len(), 32 * 32)?;
         expect("psds", psds.len(), 100)?;
         expect("autocorr", autocorr.len(), 100)?;
-        if batch == 0 || batch % 4 != 0 {
+        if batch == 0 || !batch.is_multiple_of(4) {
             return Err(IcLabelError::Input(format!(
                 "batch {batch} is not a positive multiple of 4 (the four augmentations)"
             )));
@@ -533,7 +533,7 @@ fn reshape_target(shape: &[usize], target: &[i64], allowzero: bool) -> Result<Ve
     }
     let known: usize = out.iter().product();
     if let Some(i) = infer {
-        if known == 0 || total % known != 0 {
+        if known == 0 || !total.is_multiple_of(known) {
             return Err(format!("cannot reshape {shape:?} to {target:?}"));
         }
         out[i] = total / known;

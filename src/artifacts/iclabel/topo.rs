@@ -96,7 +96,7 @@ pub fn topo_feature(
     }
     let (th, rd) = eeglab_polar(positions_m);
     let max_rd = rd.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
-    let plotrad = (max_rd * 1.02).min(1.0).max(HEAD_RADIUS);
+    let plotrad = (max_rd * 1.02).clamp(HEAD_RADIUS, 1.0);
     let squeeze = HEAD_RADIUS / plotrad;
     let x: Vec<f64> = th
         .iter()

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod dag;
+pub mod artifacts;
 pub mod data;
 pub mod demo;
 pub mod dsp;

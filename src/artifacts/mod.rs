@@ -1,0 +1,3 @@
+//! Artifact detection on ICA decompositions.
+
+pub mod iclabel;

@@ -113,19 +113,38 @@ pub fn picard(
     rng: &mut Rng,
 ) -> Result<SolverOutput, IcaError> {
     let n = z.nrows();
+    let w0 = Array2::from_shape_simple_fn((n, n), || rng.normal());
+    let w_init =
+        sym_decorrelation(w0.view()).ok_or(IcaError::Decomposition("Picard initialisation"))?;
+    picard_from(z, params, w_init.view())
+}
+
+/// Picard from a given initial unmixing matrix (python-picard's `w_init`), which is used
+/// as given (not decorrelated). Used by [`picard`] and to compare with python-picard from the
+/// same start.
+pub fn picard_from(
+    z: ArrayView2<f64>,
+    params: &PicardParams,
+    w_init: ArrayView2<f64>,
+) -> Result<SolverOutput, IcaError> {
+    let n = z.nrows();
+    if w_init.dim() != (n, n) {
+        return Err(IcaError::Shape {
+            what: "w_init",
+            got: w_init.nrows(),
+            expected: n,
+        });
+    }
     let mut x1 = z.to_owned();
     for mut row in x1.outer_iter_mut() {
         let m = row.mean().unwrap_or(0.0);
         row -= m;
     }
-    let w0 = Array2::from_shape_simple_fn((n, n), || rng.normal());
-    let w_init =
-        sym_decorrelation(w0.view()).ok_or(IcaError::Decomposition("Picard initialisation"))?;
-    let x = matmul(w_init.view(), x1.view());
+    let x = matmul(w_init, x1.view());
     drop(x1);
     let core = core_picard(x, params)?;
     Ok(SolverOutput {
-        unmixing: matmul(core.w.view(), w_init.view()),
+        unmixing: matmul(core.w.view(), w_init),
         n_iter: core.n_iterations + 1,
         converged: core.converged,
     })

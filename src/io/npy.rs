@@ -50,7 +50,12 @@ fn parse_f64(bytes: &[u8]) -> Result<ArrayD<f64>, String> {
         .ok_or("truncated header")?;
     let header = std::str::from_utf8(header).map_err(|_| "header is not text")?;
     let descr = dict_value(header, "descr").ok_or("no descr")?;
-    let descr = descr.trim_matches(|c| c == '\'' || c == '"');
+    // The value runs to the end of the header; keep only the quoted dtype string.
+    let descr = descr
+        .trim_start_matches(['\'', '"'])
+        .split(['\'', '"'])
+        .next()
+        .unwrap_or("");
     let fortran = dict_value(header, "fortran_order")
         .map(|v| v.starts_with("True"))
         .unwrap_or(false);

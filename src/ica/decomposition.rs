@@ -16,11 +16,11 @@
 
 use ndarray::{Array2, ArrayView2, Axis, s};
 
+use super::IcaError;
 use super::fastica::FastIcaParams;
 use super::infomax::InfomaxParams;
 use super::linalg::{gemm_into, matmul};
 use super::picard::PicardParams;
-use super::IcaError;
 
 /// The solver and its parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,9 +130,7 @@ impl Decomposition {
             });
         }
         let p = self.pca_components.nrows();
-        let keep: Vec<usize> = (0..p)
-            .filter(|i| *i >= n || !exclude.contains(i))
-            .collect();
+        let keep: Vec<usize> = (0..p).filter(|i| *i >= n || !exclude.contains(i)).collect();
         // unmixing_full = blockdiag(unmixing, I) @ pca_components (p × c)
         // mixing_full   = pca_components.T @ blockdiag(mixing, I)  (c × p)
         let mut unmix_block = Array2::<f64>::eye(p);
@@ -140,7 +138,9 @@ impl Decomposition {
             .slice_mut(s![..n, ..n])
             .assign(&self.unmixing_matrix);
         let mut mix_block = Array2::<f64>::eye(p);
-        mix_block.slice_mut(s![..n, ..n]).assign(&self.mixing_matrix);
+        mix_block
+            .slice_mut(s![..n, ..n])
+            .assign(&self.mixing_matrix);
         let unmixing_full = matmul(unmix_block.view(), self.pca_components.view());
         let mixing_full = matmul(self.pca_components.t(), mix_block.view());
         let proj = matmul(

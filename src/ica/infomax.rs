@@ -67,7 +67,11 @@ fn kurtosis_rows(a: &Array2<f64>) -> Array1<f64> {
         }
         m2 /= n;
         m4 /= n;
-        if m2 == 0.0 { -3.0 } else { m4 / (m2 * m2) - 3.0 }
+        if m2 == 0.0 {
+            -3.0
+        } else {
+            m4 / (m2 * m2) - 3.0
+        }
     })
 }
 
@@ -195,7 +199,13 @@ pub fn infomax(
                         let idx = (rng.uniform() * (n_samples - 1) as f64).floor() as usize;
                         kurt_rows.row_mut(r).assign(&data.row(idx));
                     }
-                    gemm_into(tpart.view_mut(), kurt_rows.view(), weights.view(), 1.0, false);
+                    gemm_into(
+                        tpart.view_mut(),
+                        kurt_rows.view(),
+                        weights.view(),
+                        1.0,
+                        false,
+                    );
                     kurtosis_rows(&tpart.t().to_owned())
                 } else {
                     let full = super::linalg::matmul(data.view(), weights.view());

@@ -219,7 +219,11 @@ mod tests {
         assert!((id - Array2::<f64>::eye(3)).iter().all(|x| x.abs() < 1e-12));
         let d = sym_decorrelation(a.view()).unwrap();
         let ddt = matmul_bt(d.view(), d.view());
-        assert!((ddt - Array2::<f64>::eye(3)).iter().all(|x| x.abs() < 1e-12));
+        assert!(
+            (ddt - Array2::<f64>::eye(3))
+                .iter()
+                .all(|x| x.abs() < 1e-12)
+        );
         // exp of a rotation generator is the rotation
         let t = 1.3f64;
         let skew = array![[0.0, -t], [t, 0.0]];

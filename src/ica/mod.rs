@@ -112,7 +112,10 @@ pub fn fit(
         );
     }
     // Back from unit-variance scores to plain principal scores (MNE: unmixing /= norms).
-    let norms: Array1<f64> = pca.explained_variance.slice(ndarray::s![..n]).mapv(f64::sqrt);
+    let norms: Array1<f64> = pca
+        .explained_variance
+        .slice(ndarray::s![..n])
+        .mapv(f64::sqrt);
     let mut unmixing = out.unmixing.clone();
     for mut row in unmixing.outer_iter_mut() {
         row /= &norms;

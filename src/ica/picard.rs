@@ -163,11 +163,7 @@ struct Problem<'a> {
 impl Problem<'_> {
     fn loss(&self, y: &Array2<f64>, w: &Array2<f64>, signs: &Array1<f64>) -> f64 {
         let p = self.params;
-        let mut loss = if p.ortho {
-            0.0
-        } else {
-            -log_abs_det(w.view())
-        };
+        let mut loss = if p.ortho { 0.0 } else { -log_abs_det(w.view()) };
         for (row, &s) in y.outer_iter().zip(signs.iter()) {
             loss += s * p.density.mean_log_lik(row);
             if p.extended && !p.ortho {
@@ -349,7 +345,9 @@ fn core_picard(x: Array2<f64>, params: &PicardParams) -> Result<CoreResult, IcaE
         }
         current_loss = Some(new_loss);
         if !w.iter().all(|v| v.is_finite()) {
-            return Err(IcaError::Decomposition("Picard iteration (weights diverged)"));
+            return Err(IcaError::Decomposition(
+                "Picard iteration (weights diverged)",
+            ));
         }
     }
     Ok(CoreResult {

@@ -97,7 +97,8 @@ pub fn fit_pca(data: ArrayView2<f64>) -> Result<Pca, IcaError> {
     }
     // Symmetrise: the two triangles may differ in the last bit.
     let gram = (&gram + &gram.t()) * 0.5;
-    let (vals, vecs) = eigh(gram.view()).ok_or(IcaError::Decomposition("PCA eigendecomposition"))?;
+    let (vals, vecs) =
+        eigh(gram.view()).ok_or(IcaError::Decomposition("PCA eigendecomposition"))?;
 
     let n_keep = n_ch.min(n_t);
     let mut components = Array2::<f64>::zeros((n_keep, n_ch));

@@ -527,6 +527,7 @@ print(json.dumps(dict(n_iter=int(n_iter) + 1)))
 /// Our Picard port follows python-picard's iterates: from the same whitened data and the
 /// same initial matrix, both reach the same unmixing matrix in the same number of iterations.
 #[test]
+#[allow(clippy::single_element_loop)]
 fn picard_follows_python_picard_from_the_same_start() {
     use eegclean::ica::picard::picard_from;
     let x = filtered_volts();

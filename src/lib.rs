@@ -9,6 +9,7 @@ pub mod artifacts;
 pub mod data;
 pub mod demo;
 pub mod dsp;
+pub mod ica;
 pub mod io;
 pub mod spec;
 pub mod stages;

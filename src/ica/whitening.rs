@@ -1,0 +1,268 @@
+//! Pre-whitening and PCA exactly as `mne.preprocessing.ICA._fit` does them (MNE 1.13), so
+//! that our matrices can be compared with MNE's one for one:
+//!
+//! 1. `pre_whitener`: one scalar, the population standard deviation of *all* values of the
+//!    (single channel type) data — MNE's `_compute_pre_whitener` without a noise covariance.
+//! 2. `mean`: per-channel mean of the pre-whitened data (`pca_mean_`).
+//! 3. `components` (`pca_components_`, rows = principal axes in channel space, all
+//!    `min(n_channels, n_samples)` of them as MNE keeps them) and `explained_variance`
+//!    (`pca_explained_variance_` = singular value² / (n_samples − 1)), in decreasing order.
+//!    MNE gets them from an SVD of the centred data; we take the eigendecomposition of the
+//!    channel Gram matrix (same subspace, the data are never copied whole). Signs follow
+//!    sklearn's `svd_flip(u_based_decision=True)`: each axis is oriented so that the score
+//!    with the largest magnitude over samples is positive.
+//! 4. `rank`: the number of axes whose variance is above `RANK_RTOL × largest variance`.
+//!    Average-referenced or interpolated EEG has exact linear dependencies; the axes beyond
+//!    the rank carry only rounding noise and must never become ICA components.
+
+use ndarray::{Array1, Array2, ArrayView2, Axis, s};
+
+use super::IcaError;
+use super::linalg::{eigh, gemm_into, matmul};
+
+/// Samples processed per block, so no full-size copy of the data is ever made. Fixed, so the
+/// summation order (and every bit of the result) does not depend on anything else.
+const CHUNK: usize = 4096;
+
+/// Relative variance below which a principal axis is rounding noise. The Gram matrix's
+/// eigenvalues carry an absolute error of about `n_channels · eps · λ_max`; a margin of
+/// 1e3 above that keeps genuine low-variance EEG axes (≥ 1e-10 relative in practice) and drops
+/// the exact dependencies (≈ 1e-16 relative).
+pub fn rank_rtol(n_channels: usize) -> f64 {
+    1e3 * n_channels.max(1) as f64 * f64::EPSILON
+}
+
+/// How many components to unmix: a count, or the smallest number of principal axes whose
+/// cumulative explained-variance ratio exceeds a fraction in (0, 1] (MNE's rule).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ComponentCount {
+    Count(usize),
+    VarianceFraction(f64),
+}
+
+/// The PCA stage of an ICA fit. See the module documentation for each field's meaning.
+#[derive(Debug, Clone)]
+pub struct Pca {
+    /// Scalar pre-whitener (volts if the data are in volts).
+    pub pre_whitener: f64,
+    /// Per-channel mean of the pre-whitened data, length n_channels.
+    pub mean: Array1<f64>,
+    /// Principal axes as rows, shape (min(n_channels, n_samples), n_channels).
+    pub components: Array2<f64>,
+    /// Variance of the pre-whitened data along each axis, decreasing.
+    pub explained_variance: Array1<f64>,
+    /// Numerical rank of the centred data.
+    pub rank: usize,
+    pub n_samples: usize,
+}
+
+/// Fit the pre-whitener and the PCA to `data` (n_channels × n_samples).
+pub fn fit_pca(data: ArrayView2<f64>) -> Result<Pca, IcaError> {
+    let (n_ch, n_t) = data.dim();
+    if n_ch == 0 {
+        return Err(IcaError::NoChannels);
+    }
+    if n_t < 2 {
+        return Err(IcaError::TooFewSamples {
+            n_samples: n_t,
+            needed: 2,
+            n_components: 0,
+        });
+    }
+    if let Some(((ch, t), v)) = data.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(IcaError::NonFinite {
+            channel: ch,
+            sample: t,
+            value: *v,
+        });
+    }
+    // Population std over every value, two passes for accuracy.
+    let total = (n_ch * n_t) as f64;
+    let grand_mean = data.iter().sum::<f64>() / total;
+    let var = data.iter().map(|x| (x - grand_mean).powi(2)).sum::<f64>() / total;
+    let pre_whitener = var.sqrt();
+    if pre_whitener == 0.0 || !pre_whitener.is_finite() {
+        return Err(IcaError::ConstantData);
+    }
+    let mean = data.mean_axis(Axis(1)).ok_or(IcaError::NoChannels)? / pre_whitener;
+
+    // Gram matrix of the centred, pre-whitened data, accumulated block by block.
+    let mut gram = Array2::<f64>::zeros((n_ch, n_ch));
+    let mut block = Array2::<f64>::zeros((n_ch, CHUNK.min(n_t)));
+    for start in (0..n_t).step_by(CHUNK) {
+        let stop = (start + CHUNK).min(n_t);
+        let mut b = block.slice_mut(s![.., ..stop - start]);
+        centred_block(data, pre_whitener, &mean, start, stop, &mut b);
+        gemm_into(gram.view_mut(), b.view(), b.t(), 1.0, true);
+    }
+    // Symmetrise: the two triangles may differ in the last bit.
+    let gram = (&gram + &gram.t()) * 0.5;
+    let (vals, vecs) =
+        eigh(gram.view()).ok_or(IcaError::Decomposition("PCA eigendecomposition"))?;
+
+    let n_keep = n_ch.min(n_t);
+    let mut components = Array2::<f64>::zeros((n_keep, n_ch));
+    let mut explained_variance = Array1::<f64>::zeros(n_keep);
+    for k in 0..n_keep {
+        let src = n_ch - 1 - k; // eigh is ascending
+        components.row_mut(k).assign(&vecs.column(src));
+        explained_variance[k] = vals[src].max(0.0) / (n_t as f64 - 1.0);
+    }
+
+    // svd_flip: orient each axis so that its largest-magnitude score is positive.
+    let mut best = vec![(0.0f64, 1.0f64); n_keep];
+    let mut scores = Array2::<f64>::zeros((n_keep, CHUNK.min(n_t)));
+    for start in (0..n_t).step_by(CHUNK) {
+        let stop = (start + CHUNK).min(n_t);
+        let mut b = block.slice_mut(s![.., ..stop - start]);
+        centred_block(data, pre_whitener, &mean, start, stop, &mut b);
+        let mut sc = scores.slice_mut(s![.., ..stop - start]);
+        gemm_into(sc.view_mut(), components.view(), b.view(), 1.0, false);
+        for (k, row) in sc.outer_iter().enumerate() {
+            for &v in row.iter() {
+                // strict '>' keeps the first maximum, like numpy's argmax
+                if v.abs() > best[k].0 {
+                    best[k] = (v.abs(), if v < 0.0 { -1.0 } else { 1.0 });
+                }
+            }
+        }
+    }
+    for (k, (_, sign)) in best.iter().enumerate() {
+        if *sign < 0.0 {
+            components.row_mut(k).mapv_inplace(|x| -x);
+        }
+    }
+
+    let tol = explained_variance[0] * rank_rtol(n_ch);
+    let rank = explained_variance.iter().filter(|&&v| v > tol).count();
+    Ok(Pca {
+        pre_whitener,
+        mean,
+        components,
+        explained_variance,
+        rank,
+        n_samples: n_t,
+    })
+}
+
+/// Fill `out` with `data[:, start..stop] / pre_whitener - mean`.
+fn centred_block(
+    data: ArrayView2<f64>,
+    pre_whitener: f64,
+    mean: &Array1<f64>,
+    start: usize,
+    stop: usize,
+    out: &mut ndarray::ArrayViewMut2<f64>,
+) {
+    for (c, mut row) in out.outer_iter_mut().enumerate() {
+        let src = data.slice(s![c, start..stop]);
+        let m = mean[c];
+        for (o, &x) in row.iter_mut().zip(src.iter()) {
+            *o = x / pre_whitener - m;
+        }
+    }
+}
+
+/// MNE's `_exp_var_ncomp`: the number of leading axes whose cumulative explained-variance
+/// ratio first exceeds `fraction` (a ratio exactly equal counts as not yet exceeded).
+pub fn n_components_for_variance(explained_variance: &Array1<f64>, fraction: f64) -> usize {
+    let total: f64 = explained_variance.sum();
+    let mut cum = 0.0;
+    let mut at_or_below = 0;
+    for &v in explained_variance.iter() {
+        cum += v;
+        if cum / total <= fraction {
+            at_or_below += 1;
+        }
+    }
+    (at_or_below + 1).min(explained_variance.len())
+}
+
+impl Pca {
+    /// Resolve the requested number of components, refusing any that would include an axis
+    /// beyond the numerical rank (a degenerate component).
+    pub fn choose_n_components(&self, request: ComponentCount) -> Result<usize, IcaError> {
+        let n = match request {
+            ComponentCount::Count(n) => {
+                if n == 0 {
+                    return Err(IcaError::BadComponentCount(
+                        "n_components must be at least 1".into(),
+                    ));
+                }
+                if n > self.components.nrows() {
+                    return Err(IcaError::BadComponentCount(format!(
+                        "n_components = {n} but the data have only {} channels",
+                        self.components.nrows()
+                    )));
+                }
+                n
+            }
+            ComponentCount::VarianceFraction(f) => {
+                if !(f > 0.0 && f <= 1.0) {
+                    return Err(IcaError::BadComponentCount(format!(
+                        "a variance fraction must be in (0, 1], got {f}"
+                    )));
+                }
+                let n = n_components_for_variance(&self.explained_variance, f);
+                if n == 1 {
+                    return Err(IcaError::BadComponentCount(format!(
+                        "one principal component already explains more than {f} of the \
+                         variance; ask for a higher fraction or a count"
+                    )));
+                }
+                // A fraction so close to 1 that it reaches rounding-noise axes means "all
+                // the real ones": clamp to the rank rather than fail.
+                n.min(self.rank)
+            }
+        };
+        if n > self.rank {
+            return Err(IcaError::RankTooLow {
+                n_components: n,
+                rank: self.rank,
+            });
+        }
+        let needed = n * n;
+        if self.n_samples < needed.max(n + 1) {
+            return Err(IcaError::TooFewSamples {
+                n_samples: self.n_samples,
+                needed: needed.max(n + 1),
+                n_components: n,
+            });
+        }
+        Ok(n)
+    }
+
+    /// The data fed to the ICA solver (MNE's `pca.fit_transform(...)[:, :n]`, transposed):
+    /// the first `n` principal scores scaled to unit variance, shape (n, n_samples).
+    pub fn whitened(&self, data: ArrayView2<f64>, n: usize) -> Array2<f64> {
+        let n_t = data.ncols();
+        let mut scaled = self.components.slice(s![..n, ..]).to_owned();
+        for (k, mut row) in scaled.outer_iter_mut().enumerate() {
+            row /= self.explained_variance[k].sqrt();
+        }
+        let mut out = Array2::<f64>::zeros((n, n_t));
+        let mut block = Array2::<f64>::zeros((data.nrows(), CHUNK.min(n_t)));
+        for start in (0..n_t).step_by(CHUNK) {
+            let stop = (start + CHUNK).min(n_t);
+            let mut b = block.slice_mut(s![.., ..stop - start]);
+            centred_block(data, self.pre_whitener, &self.mean, start, stop, &mut b);
+            gemm_into(
+                out.slice_mut(s![.., start..stop]),
+                scaled.view(),
+                b.view(),
+                1.0,
+                false,
+            );
+        }
+        out
+    }
+
+    /// Principal scores (not scaled) of the first `n` axes — used by tests and sorting.
+    pub fn scores(&self, data: ArrayView2<f64>, n: usize) -> Array2<f64> {
+        let mut centred = data.mapv(|x| x / self.pre_whitener);
+        for (c, mut row) in centred.outer_iter_mut().enumerate() {
+            row -= self.mean[c];
+        }
+        matmul(self.components.slice(s![..n, ..]), centred.view())
+    }
+}

@@ -17,7 +17,7 @@ pub const INFO: KindInfo = KindInfo {
     summary: "Zero-phase filtering as MNE's Raw.filter / notch_filter do by default: FIR \
               designed with firwin and a Hamming window, transition bands and length `auto` \
               by MNE's rules, applied by FFT overlap-add. `l_freq` alone is a high-pass, \
-              `h_freq` alone a low-pass, both a band-pass (or band-stop if l_freq > h_freq); \
+              `h_freq` alone a low-pass, both a band-pass; \
               `method: iir` uses a Butterworth of `iir_order` forward and backward; `notch: \
               [60]` then removes line noise (`notch_harmonics: true` adds 120, 180, … below \
               Nyquist). Filters channels of `types` (default eeg, seeg, ecog, as MNE's \

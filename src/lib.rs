@@ -4,4 +4,5 @@
 //! `stages` → science (`dsp`) → `data`, `io`. See DESIGN.md.
 
 pub mod data;
+pub mod features;
 pub mod io;

@@ -148,9 +148,15 @@ fn sample_windows_decimation_and_edge_drops_match_mne() {
     let mut json_cases = Vec::new();
     let mut inputs = Vec::new();
     for &(sfreq, tmin, tmax, decim) in &cases {
-        let n_samples = (sfreq * 3.0) as usize;
-        // Near the start (negative window start), inside, inside a BAD span, at the end.
-        let events: Vec<i64> = vec![2, (sfreq * 0.9) as i64, (sfreq * 1.6) as i64, n_samples as i64 - 5];
+        let n_samples = (sfreq * 12.0) as usize;
+        // Near the start (negative window start), near a BAD span, clear, at the end.
+        let events: Vec<i64> = vec![
+            2,
+            (sfreq * 0.9) as i64,
+            (sfreq * 1.6) as i64,
+            (sfreq * 6.0) as i64,
+            n_samples as i64 - 5,
+        ];
         let annotations = vec![
             (1.55, 0.02, "BAD_blink".to_string()),
             (0.3, 0.1, "T1".to_string()),
@@ -164,6 +170,10 @@ fn sample_windows_decimation_and_edge_drops_match_mne() {
     let arg = serde_json::to_string(&json_cases).unwrap();
     let out = common::run_python(WINDOW_ORACLE, &[&arg]);
     let results: Vec<Value> = serde_json::from_str(&out).unwrap();
+    // The cases must exercise every drop reason, or the comparison below proves little.
+    for reason in ["NO_DATA", "TOO_SHORT", "BAD_blink"] {
+        assert!(out.contains(reason), "no case made MNE drop an epoch for {reason}");
+    }
     for (((sfreq, tmin, tmax, decim), (n_samples, events, annots)), mne) in
         cases.iter().zip(&inputs).zip(&results)
     {

@@ -68,21 +68,15 @@ pub fn mean_riemann(
     // surfacing as a failure inside an iteration.
     for (index, c) in matrices.outer_iter().enumerate() {
         let (values, _) = spd::eigh(c).map_err(|source| RiemannError::Matrix { index, source })?;
-        let n = values.len();
-        if n > 0 && (!(values[0] > 0.0) || values[0] <= values[n - 1] * n as f64 * f64::EPSILON)
-        {
-            return Err(RiemannError::Matrix {
-                index,
-                source: SpdError::NotPositiveDefinite {
-                    min_eigenvalue: values[0],
-                    max_eigenvalue: values[n - 1],
-                },
-            });
-        }
+        spd::check_positive_definite(&values)
+            .map_err(|source| RiemannError::Matrix { index, source })?;
     }
     let weight = 1.0 / n_matrices as f64;
     // mean_euclid: tensordot(weights, X) = Σ wᵢ Cᵢ.
-    let mut m = Array2::<f64>::zeros(matrices.raw_dim().remove_axis(Axis(0)));
+    let mut m = {
+        let (_, r, c) = matrices.dim();
+        Array2::<f64>::zeros((r, c))
+    };
     for c in matrices.outer_iter() {
         m.scaled_add(weight, &c);
     }

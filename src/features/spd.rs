@@ -69,23 +69,30 @@ pub fn eigh(a: ArrayView2<f64>) -> Result<(Array1<f64>, Array2<f64>), SpdError> 
     Ok((values, vectors))
 }
 
-/// `V diag(f(λ)) Vᵀ` for an SPD matrix; refuses matrices that are not numerically
-/// positive definite (smallest eigenvalue ≤ n·ε·largest), which would give NaN or
-/// meaningless logarithms.
+/// Largest condition number (λ_max/λ_min) accepted as SPD. Beyond it the smallest
+/// eigenvalues are rounding noise (their relative error is about n·ε·κ ≈ 1e-2 at κ = 1e12 for
+/// 64 channels), so their logarithms, and every tangent vector, would be meaningless; such a
+/// matrix is reported as singular instead. pyriemann has no such check and returns NaN or
+/// noise for these matrices.
+pub const MAX_CONDITION: f64 = 1e12;
+
+/// `V diag(f(λ)) Vᵀ` for an SPD matrix; refuses matrices that are not numerically positive
+/// definite (see [`MAX_CONDITION`]).
 pub fn spd_function(a: ArrayView2<f64>, f: impl Fn(f64) -> f64) -> Result<Array2<f64>, SpdError> {
     let (values, vectors) = eigh(a)?;
     check_positive_definite(&values)?;
     Ok(reconstruct(&values.mapv(f), &vectors))
 }
 
-fn check_positive_definite(values: &Array1<f64>) -> Result<(), SpdError> {
+/// Checks ascending eigenvalues for positive definiteness (see [`MAX_CONDITION`]).
+pub fn check_positive_definite(values: &Array1<f64>) -> Result<(), SpdError> {
     let n = values.len();
     if n == 0 {
         return Ok(());
     }
     let min = values[0];
     let max = values[n - 1];
-    if !(min > 0.0) || min <= max * n as f64 * f64::EPSILON {
+    if !(min > 0.0) || min * MAX_CONDITION < max {
         return Err(SpdError::NotPositiveDefinite {
             min_eigenvalue: min,
             max_eigenvalue: max,

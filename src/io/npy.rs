@@ -50,6 +50,8 @@ fn parse_f64(bytes: &[u8]) -> Result<ArrayD<f64>, String> {
         .ok_or("truncated header")?;
     let header = std::str::from_utf8(header).map_err(|_| "header is not text")?;
     let descr = dict_value(header, "descr").ok_or("no descr")?;
+    // The value runs to the next comma: `'<f8', 'fortran_order': ...`.
+    let descr = descr.split(',').next().unwrap_or("").trim();
     let descr = descr.trim_matches(|c| c == '\'' || c == '"');
     let fortran = dict_value(header, "fortran_order")
         .map(|v| v.starts_with("True"))

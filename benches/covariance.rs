@@ -32,6 +32,13 @@ fn bench(c: &mut Criterion) {
         b.iter(|| covariances(black_box(x.view()), Estimator::Oas).unwrap())
     });
     let cov = covariances(x.view(), Estimator::Oas).unwrap();
+    let one = cov.index_axis(Axis(0), 0).to_owned();
+    c.bench_function("eigh_64x64", |b| {
+        b.iter(|| eegclean::features::spd::eigh(black_box(one.view())).unwrap())
+    });
+    c.bench_function("matmul_64x64x64_twice", |b| {
+        b.iter(|| black_box(&one).dot(&one).dot(&one))
+    });
     c.bench_function("tangent_space_fit_transform_s001r04", |b| {
         b.iter(|| TangentSpace::fit_transform(black_box(cov.view())).unwrap())
     });

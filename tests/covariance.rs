@@ -143,7 +143,10 @@ fn random_epochs_and_spd_matrices_match_pyriemann() {
     let want_aug: Array3<f64> = load(d.join("aug.npy"));
     for (i, epoch) in x.outer_iter().enumerate() {
         let a = augment(epoch, 4, 3).unwrap();
-        assert!(a == want_aug.index_axis(ndarray::Axis(0), i), "augment epoch {i}");
+        assert!(
+            a == want_aug.index_axis(ndarray::Axis(0), i),
+            "augment epoch {i}"
+        );
     }
     let got = augmented_covariances(x.view(), 4, 3, Estimator::LedoitWolf).unwrap();
     let e = rel_err(&got, &load::<Ix3>(d.join("cov_aug_lwf.npy")));
@@ -152,9 +155,15 @@ fn random_epochs_and_spd_matrices_match_pyriemann() {
     // Tangent space on OAS covariances, and mapping new data with the fitted reference.
     let cov = covariances(x.view(), Estimator::Oas).unwrap();
     let (ts, vectors) = TangentSpace::fit_transform(cov.view()).unwrap();
-    let e_ref = rel_err(&ts.reference().to_owned(), &load::<Ix2>(d.join("ts_ref.npy")));
+    let e_ref = rel_err(
+        &ts.reference().to_owned(),
+        &load::<Ix2>(d.join("ts_ref.npy")),
+    );
     let e_ts = rel_err(&vectors, &load::<Ix2>(d.join("ts.npy")));
-    assert!(e_ref <= 1e-8 && e_ts <= 1e-8, "reference {e_ref:e}, vectors {e_ts:e}");
+    assert!(
+        e_ref <= 1e-8 && e_ts <= 1e-8,
+        "reference {e_ref:e}, vectors {e_ts:e}"
+    );
     let x_new: Array3<f64> = load(d.join("X_new.npy"));
     let new_vectors = ts
         .transform(covariances(x_new.view(), Estimator::Oas).unwrap().view())
@@ -170,13 +179,18 @@ fn random_epochs_and_spd_matrices_match_pyriemann() {
     let (_, v) = TangentSpace::fit_transform(spd.view()).unwrap();
     let e_v = rel_err(&v, &load::<Ix2>(d.join("spd_ts.npy")));
     assert!(e_v <= 1e-8, "tangent space of random SPD: {e_v:e}");
-    println!("random: reference {e_ref:e}, vectors {e_ts:e}, new {e_new:e}, spd mean {e_mean:e} ({} it), spd ts {e_v:e}", mean.iterations);
+    println!(
+        "random: reference {e_ref:e}, vectors {e_ts:e}, new {e_new:e}, spd mean {e_mean:e} ({} it), spd ts {e_v:e}",
+        mean.iterations
+    );
 }
 
 #[test]
 fn singular_input_is_a_typed_error_never_nan() {
     // 8 channels, 5 samples: the sample covariance has rank ≤ 4.
-    let short = Array3::from_shape_fn((3, 8, 5), |(e, c, t)| ((e * 31 + c * 7 + t * 3) % 11) as f64);
+    let short = Array3::from_shape_fn((3, 8, 5), |(e, c, t)| {
+        ((e * 31 + c * 7 + t * 3) % 11) as f64
+    });
     match covariances(short.view(), Estimator::Scm) {
         Err(CovarianceError::FewerSamplesThanChannels {
             epoch: 0,
@@ -203,7 +217,10 @@ fn singular_input_is_a_typed_error_never_nan() {
     // Fit on the good matrices, then map the singular one: an error, not a NaN row.
     let good = ndarray::stack(
         ndarray::Axis(0),
-        &[cov.index_axis(ndarray::Axis(0), 0), cov.index_axis(ndarray::Axis(0), 1)],
+        &[
+            cov.index_axis(ndarray::Axis(0), 0),
+            cov.index_axis(ndarray::Axis(0), 1),
+        ],
     )
     .unwrap();
     let ts = TangentSpace::fit(good.view()).unwrap();

@@ -172,14 +172,21 @@ fn sample_windows_decimation_and_edge_drops_match_mne() {
     let results: Vec<Value> = serde_json::from_str(&out).unwrap();
     // The cases must exercise every drop reason, or the comparison below proves little.
     for reason in ["NO_DATA", "TOO_SHORT", "BAD_blink"] {
-        assert!(out.contains(reason), "no case made MNE drop an epoch for {reason}");
+        assert!(
+            out.contains(reason),
+            "no case made MNE drop an epoch for {reason}"
+        );
     }
     for (((sfreq, tmin, tmax, decim), (n_samples, events, annots)), mne) in
         cases.iter().zip(&inputs).zip(&results)
     {
         let ctx = format!("sfreq {sfreq} tmin {tmin} tmax {tmax} decim {decim}");
         let data = Array2::from_shape_fn((2, *n_samples), |(c, i)| {
-            if c == 0 { i as f64 } else { (i as f64 * 0.37).sin() }
+            if c == 0 {
+                i as f64
+            } else {
+                (i as f64 * 0.37).sin()
+            }
         });
         let annotations: Vec<Annotation> = annots
             .iter()
@@ -187,10 +194,17 @@ fn sample_windows_decimation_and_edge_drops_match_mne() {
             .collect();
         let events: Vec<Event> = events
             .iter()
-            .map(|&s| Event { sample: s, id: 1, label: "x".into() })
+            .map(|&s| Event {
+                sample: s,
+                id: 1,
+                label: "x".into(),
+            })
             .collect();
         let mut params = EpochParams::new(*tmin, *tmax);
-        params.decimation = Some(Decimation { factor: *decim, offset: 0 });
+        params.decimation = Some(Decimation {
+            factor: *decim,
+            offset: 0,
+        });
         params.allow_aliasing = true;
         let epochs = cut_epochs(data.view(), *sfreq, &events, &annotations, &params).unwrap();
 
@@ -257,13 +271,23 @@ print(json.dumps(dict(drop_log=[list(d) for d in ep.drop_log])))
         &[path.to_str().unwrap()],
     );
     let v: Value = serde_json::from_str(&out).unwrap();
-    let x = read_f64(&path).unwrap().into_dimensionality::<Ix2>().unwrap();
+    let x = read_f64(&path)
+        .unwrap()
+        .into_dimensionality::<Ix2>()
+        .unwrap();
     let events: Vec<Event> = [300, 1150, 2450, 3600, 4400]
         .iter()
-        .map(|&s| Event { sample: s, id: 1, label: "x".into() })
+        .map(|&s| Event {
+            sample: s,
+            id: 1,
+            label: "x".into(),
+        })
         .collect();
     let mut params = EpochParams::new(-0.2, 0.5);
-    params.baseline = Some(Baseline { start: None, end: Some(0.0) });
+    params.baseline = Some(Baseline {
+        start: None,
+        end: Some(0.0),
+    });
     params.reject = vec![Some(200e-6); 4];
     params.flat = vec![Some(5e-6); 4];
     let epochs = cut_epochs(x.view(), 250.0, &events, &[], &params).unwrap();
@@ -285,15 +309,23 @@ print(json.dumps(dict(drop_log=[list(d) for d in ep.drop_log])))
         .collect();
     let want: Vec<Vec<String>> = serde_json::from_value(v["drop_log"].clone()).unwrap();
     assert_eq!(got, want);
-    assert!(want.iter().filter(|d| !d.is_empty()).count() >= 3, "oracle rejected too little");
+    assert!(
+        want.iter().filter(|d| !d.is_empty()).count() >= 3,
+        "oracle rejected too little"
+    );
     let mne_epochs = read_f64(dir.path().join("x.npy.epochs.npy"))
         .unwrap()
         .into_dimensionality::<Ix3>()
         .unwrap();
     assert_eq!(epochs.data.dim(), mne_epochs.dim());
     let scale = mne_epochs.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let err = (&epochs.data - &mne_epochs).iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    assert!(err <= 1e-12 * scale, "baseline-corrected data differ by {err} (scale {scale})");
+    let err = (&epochs.data - &mne_epochs)
+        .iter()
+        .fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(
+        err <= 1e-12 * scale,
+        "baseline-corrected data differ by {err} (scale {scale})"
+    );
 }
 
 #[test]
@@ -324,7 +356,10 @@ print(json.dumps(res))
         let ev = fixed_length_events(*n, *sfreq, *duration, *overlap, 5, "window").unwrap();
         let want: Vec<i64> = serde_json::from_value(mne["events"].clone()).unwrap();
         let got: Vec<i64> = ev.iter().map(|e| e.sample).collect();
-        assert_eq!(got, want, "n {n} sfreq {sfreq} duration {duration} overlap {overlap}");
+        assert_eq!(
+            got, want,
+            "n {n} sfreq {sfreq} duration {duration} overlap {overlap}"
+        );
         let w = SampleWindow::new(0.0, fixed_length_tmax(*duration, *sfreq), *sfreq).unwrap();
         assert_eq!(w.n_times as u64, mne["n_times"].as_u64().unwrap());
         let data = Array2::<f64>::zeros((1, *n));
@@ -336,7 +371,10 @@ print(json.dumps(res))
             &EpochParams::new(0.0, fixed_length_tmax(*duration, *sfreq)),
         )
         .unwrap();
-        assert_eq!(epochs.data.dim().0 as u64, mne["n_epochs"].as_u64().unwrap());
+        assert_eq!(
+            epochs.data.dim().0 as u64,
+            mne["n_epochs"].as_u64().unwrap()
+        );
     }
 }
 
@@ -348,19 +386,41 @@ fn bad_input_gives_typed_errors() {
         other => panic!("expected NoMatchingEvents, got {other:?}"),
     }
     let data = Array2::<f64>::zeros((2, 1000));
-    let ev = |s| Event { sample: s, id: 1, label: "x".into() };
+    let ev = |s| Event {
+        sample: s,
+        id: 1,
+        label: "x".into(),
+    };
     // Every epoch past the end of the recording.
-    let err = cut_epochs(data.view(), 100.0, &[ev(950), ev(990)], &[], &EpochParams::new(0.0, 1.0))
-        .unwrap_err();
-    assert!(matches!(err, EpochError::AllRejected { n_events: 2, .. }), "{err}");
+    let err = cut_epochs(
+        data.view(),
+        100.0,
+        &[ev(950), ev(990)],
+        &[],
+        &EpochParams::new(0.0, 1.0),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, EpochError::AllRejected { n_events: 2, .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("2 past the end"), "{err}");
     // Repeated event samples (MNE's event_repeated='error').
-    let err = cut_epochs(data.view(), 100.0, &[ev(10), ev(10)], &[], &EpochParams::new(0.0, 1.0))
-        .unwrap_err();
+    let err = cut_epochs(
+        data.view(),
+        100.0,
+        &[ev(10), ev(10)],
+        &[],
+        &EpochParams::new(0.0, 1.0),
+    )
+    .unwrap_err();
     assert!(matches!(err, EpochError::RepeatedEvent { sample: 10, .. }));
     // Decimation below 3× the low-pass edge.
     let mut p = EpochParams::new(0.0, 1.0);
-    p.decimation = Some(Decimation { factor: 4, offset: 0 });
+    p.decimation = Some(Decimation {
+        factor: 4,
+        offset: 0,
+    });
     p.lowpass_hz = Some(40.0);
     let err = cut_epochs(data.view(), 160.0, &[ev(10)], &[], &p).unwrap_err();
     assert!(matches!(err, EpochError::Aliasing { .. }), "{err}");
@@ -376,6 +436,10 @@ fn bad_input_gives_typed_errors() {
     p.reject = vec![Some(1.0)];
     assert!(matches!(
         cut_epochs(data.view(), 100.0, &[ev(10)], &[], &p),
-        Err(EpochError::ThresholdCount { got: 1, n_channels: 2, .. })
+        Err(EpochError::ThresholdCount {
+            got: 1,
+            n_channels: 2,
+            ..
+        })
     ));
 }

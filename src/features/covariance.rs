@@ -81,7 +81,9 @@ pub enum CovarianceError {
         lag: usize,
         n_times: usize,
     },
-    #[error("augmented covariance: `order` and `lag` must be at least 1 (got order {order}, lag {lag})")]
+    #[error(
+        "augmented covariance: `order` and `lag` must be at least 1 (got order {order}, lag {lag})"
+    )]
     AugmentationInvalid { order: usize, lag: usize },
 }
 
@@ -105,7 +107,9 @@ impl CovarianceError {
             CovarianceError::NoSamples { .. } => CovarianceError::NoSamples { epoch },
             CovarianceError::NotFinite { .. } => CovarianceError::NotFinite { epoch },
             CovarianceError::FewerSamplesThanChannels {
-                n_times, n_channels, ..
+                n_times,
+                n_channels,
+                ..
             } => CovarianceError::FewerSamplesThanChannels {
                 epoch,
                 n_times,
@@ -118,7 +122,10 @@ impl CovarianceError {
 
 /// Covariance of one epoch (`channels × times`). Errors name epoch 0; [`covariances`]
 /// renames them to the epoch's index.
-pub fn covariance(x: ArrayView2<f64>, estimator: Estimator) -> Result<Array2<f64>, CovarianceError> {
+pub fn covariance(
+    x: ArrayView2<f64>,
+    estimator: Estimator,
+) -> Result<Array2<f64>, CovarianceError> {
     let (n_channels, n_times) = x.dim();
     if n_times == 0 {
         return Err(CovarianceError::NoSamples { epoch: 0 });
@@ -209,7 +216,11 @@ fn oas(x: ArrayView2<f64>) -> Array2<f64> {
     let mu_squared = mu * mu;
     let num = alpha + mu_squared;
     let den = (n as f64 + 1.0) * (alpha - mu_squared / p as f64);
-    let shrinkage = if den == 0.0 { 1.0 } else { (num / den).min(1.0) };
+    let shrinkage = if den == 0.0 {
+        1.0
+    } else {
+        (num / den).min(1.0)
+    };
     shrink(emp, shrinkage, mu)
 }
 
@@ -240,7 +251,11 @@ fn ledoit_wolf(x: ArrayView2<f64>) -> Array2<f64> {
 
 /// Carrara & Papadopoulo's augmented (delay-embedded) signal; see the module docs for the
 /// layout. Returns `(order·channels) × (times − order·lag)` (or `x` itself for order 1).
-pub fn augment(x: ArrayView2<f64>, order: usize, lag: usize) -> Result<Array2<f64>, CovarianceError> {
+pub fn augment(
+    x: ArrayView2<f64>,
+    order: usize,
+    lag: usize,
+) -> Result<Array2<f64>, CovarianceError> {
     if order == 0 || lag == 0 {
         return Err(CovarianceError::AugmentationInvalid { order, lag });
     }
@@ -297,8 +312,12 @@ pub fn time_delay(x: ArrayView2<f64>, delays: &[usize]) -> Array2<f64> {
             continue;
         }
         let d = d % n_times;
-        block.slice_mut(s![.., d..]).assign(&x.slice(s![.., ..n_times - d]));
-        block.slice_mut(s![.., ..d]).assign(&x.slice(s![.., n_times - d..]));
+        block
+            .slice_mut(s![.., d..])
+            .assign(&x.slice(s![.., ..n_times - d]));
+        block
+            .slice_mut(s![.., ..d])
+            .assign(&x.slice(s![.., n_times - d..]));
     }
     out
 }

@@ -132,13 +132,24 @@ pub enum DropReason {
 
 impl std::fmt::Display for DropReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let list = |v: &[usize]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",");
+        let list = |v: &[usize]| {
+            v.iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         match self {
             DropReason::NoData => f.write_str("starts before the recording"),
             DropReason::TooShort => f.write_str("runs past the end of the recording"),
             DropReason::BadAnnotation(d) => write!(f, "overlaps annotation `{d}`"),
-            DropReason::PeakToPeak(c) => write!(f, "peak-to-peak above threshold on channels {}", list(c)),
-            DropReason::Flat(c) => write!(f, "flat (peak-to-peak below threshold) on channels {}", list(c)),
+            DropReason::PeakToPeak(c) => {
+                write!(f, "peak-to-peak above threshold on channels {}", list(c))
+            }
+            DropReason::Flat(c) => write!(
+                f,
+                "flat (peak-to-peak below threshold) on channels {}",
+                list(c)
+            ),
         }
     }
 }
@@ -189,7 +200,9 @@ impl Epochs {
 pub enum EpochError {
     #[error("sampling frequency must be positive and finite, got {0}")]
     BadSfreq(f64),
-    #[error("epoch window: need finite tmin ≤ tmax that span at least one sample (got tmin {tmin} s, tmax {tmax} s)")]
+    #[error(
+        "epoch window: need finite tmin ≤ tmax that span at least one sample (got tmin {tmin} s, tmax {tmax} s)"
+    )]
     BadTimes { tmin: f64, tmax: f64 },
     #[error("no events to epoch")]
     NoEvents,
@@ -215,7 +228,9 @@ pub enum EpochError {
         tmin: f64,
         tmax: f64,
     },
-    #[error("decimation: factor must be ≥ 1 and offset < factor (got factor {factor}, offset {offset})")]
+    #[error(
+        "decimation: factor must be ≥ 1 and offset < factor (got factor {factor}, offset {offset})"
+    )]
     BadDecimation { factor: usize, offset: usize },
     #[error(
         "decimation by {factor} gives {new_sfreq} Hz, below 3× the low-pass edge ({lowpass}): \
@@ -263,7 +278,12 @@ pub fn cut_epochs(
         .map(|b| baseline_range(&raw_times, b, params))
         .transpose()?;
     let (keep_from, factor) = decimation(&window, sfreq, params)?;
-    let kept_times: Vec<f64> = raw_times.iter().skip(keep_from).step_by(factor).copied().collect();
+    let kept_times: Vec<f64> = raw_times
+        .iter()
+        .skip(keep_from)
+        .step_by(factor)
+        .copied()
+        .collect();
     let n_out = kept_times.len();
 
     let mut log = Vec::with_capacity(events.len());
@@ -405,9 +425,11 @@ fn bad_overlap(annotations: &[Annotation], start: i64, stop: i64, sfreq: f64) ->
     let (t0, t1) = (start as f64 / sfreq, stop as f64 / sfreq);
     let mut sorted: Vec<&Annotation> = annotations.iter().collect();
     sorted.sort_by(|a, b| {
-        a.onset
-            .total_cmp(&b.onset)
-            .then(a.duration.unwrap_or(0.0).total_cmp(&b.duration.unwrap_or(0.0)))
+        a.onset.total_cmp(&b.onset).then(
+            a.duration
+                .unwrap_or(0.0)
+                .total_cmp(&b.duration.unwrap_or(0.0)),
+        )
     });
     sorted
         .into_iter()
@@ -428,7 +450,9 @@ fn amplitude_reasons(epoch: ArrayView2<f64>, params: &EpochParams) -> Vec<DropRe
         .map(|row| {
             let (lo, hi) = row
                 .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                    (lo.min(v), hi.max(v))
+                });
             hi - lo
         })
         .collect();

@@ -24,9 +24,7 @@ pub struct Event {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EventError {
-    #[error(
-        "no annotation matches the requested events ({wanted}); the recording has: {present}"
-    )]
+    #[error("no annotation matches the requested events ({wanted}); the recording has: {present}")]
     NoMatchingEvents { wanted: String, present: String },
     #[error("sampling frequency must be positive and finite, got {0}")]
     BadSfreq(f64),
@@ -68,7 +66,11 @@ pub fn events_from_annotations(
         let (x, y) = (&annotations[a], &annotations[b]);
         x.onset
             .total_cmp(&y.onset)
-            .then(x.duration.unwrap_or(0.0).total_cmp(&y.duration.unwrap_or(0.0)))
+            .then(
+                x.duration
+                    .unwrap_or(0.0)
+                    .total_cmp(&y.duration.unwrap_or(0.0)),
+            )
             .then(a.cmp(&b))
     });
     let events: Vec<Event> = order

@@ -47,12 +47,8 @@ pub fn eigh(a: ArrayView2<f64>) -> Result<(Array1<f64>, Array2<f64>), SpdError> 
     let mut s = faer::diag::Diag::<f64>::zeros(n);
     let mut u = Mat::<f64>::zeros(n, n);
     let par = Par::Seq;
-    let scratch = evd::self_adjoint_evd_scratch::<f64>(
-        n,
-        ComputeEigenvectors::Yes,
-        par,
-        Default::default(),
-    );
+    let scratch =
+        evd::self_adjoint_evd_scratch::<f64>(n, ComputeEigenvectors::Yes, par, Default::default());
     let mut buf = faer::dyn_stack::MemBuffer::new(scratch);
     evd::self_adjoint_evd(
         m.as_ref(),

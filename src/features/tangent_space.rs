@@ -70,7 +70,9 @@ impl TangentSpace {
     }
 
     /// `fit` then `transform` on the same matrices (pyriemann `fit_transform`).
-    pub fn fit_transform(covariances: ArrayView3<f64>) -> Result<(Self, Array2<f64>), RiemannError> {
+    pub fn fit_transform(
+        covariances: ArrayView3<f64>,
+    ) -> Result<(Self, Array2<f64>), RiemannError> {
         let ts = Self::fit(covariances)?;
         let vectors = ts.transform(covariances)?;
         Ok((ts, vectors))

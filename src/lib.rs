@@ -10,6 +10,7 @@ pub mod data;
 pub mod demo;
 pub mod dsp;
 pub mod ica;
+pub mod features;
 pub mod io;
 pub mod spec;
 pub mod stages;

@@ -1,0 +1,242 @@
+//! Covariance estimators, Riemannian mean and tangent space against pyriemann 0.12 (and
+//! scikit-learn underneath it): the S001R04 reference run, random epochs and random SPD
+//! matrices generated and processed by the oracle, and singular input.
+
+mod common;
+
+use eegclean::features::covariance::{
+    CovarianceError, Estimator, augment, augmented_covariances, covariances, time_delay,
+};
+use eegclean::features::riemann::{MeanOptions, RiemannError, mean_riemann};
+use eegclean::features::spd::SpdError;
+use eegclean::features::tangent_space::TangentSpace;
+use eegclean::io::npy::read_f64;
+use ndarray::{Array, Array3, Dimension, Ix2, Ix3};
+
+fn load<D: Dimension>(path: impl AsRef<std::path::Path>) -> Array<f64, D> {
+    read_f64(path).unwrap().into_dimensionality::<D>().unwrap()
+}
+
+/// max |a − b| / max |b|.
+fn rel_err<D: Dimension>(a: &Array<f64, D>, b: &Array<f64, D>) -> f64 {
+    assert_eq!(a.shape(), b.shape());
+    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let err = a
+        .iter()
+        .zip(b.iter())
+        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+    err / scale
+}
+
+#[test]
+fn s001r04_oas_covariances_and_tangent_space_match_reference() {
+    let dir = "ref/mne-S001R04";
+    let epochs: Array3<f64> = load(common::shared_file(&format!("{dir}/epochs_uV.npy")));
+    let want_cov: Array3<f64> = load(common::shared_file(&format!("{dir}/covariances_oas.npy")));
+    let want_ref = load::<Ix2>(common::shared_file(&format!("{dir}/tangent_reference.npy")));
+    let want_ts = load::<Ix2>(common::shared_file(&format!("{dir}/tangent_vectors.npy")));
+
+    let cov = covariances(epochs.view(), Estimator::Oas).unwrap();
+    let e = rel_err(&cov, &want_cov);
+    assert!(e <= 1e-8, "OAS covariances: relative error {e:e}");
+    // Per-matrix too: small matrices must not hide behind large ones.
+    for (i, (a, b)) in cov.outer_iter().zip(want_cov.outer_iter()).enumerate() {
+        let e = rel_err(&a.to_owned(), &b.to_owned());
+        assert!(e <= 1e-8, "OAS covariance {i}: relative error {e:e}");
+    }
+    let (ts, vectors) = TangentSpace::fit_transform(cov.view()).unwrap();
+    let e_ref = rel_err(&ts.reference().to_owned(), &want_ref);
+    let e_ts = rel_err(&vectors, &want_ts);
+    println!("S001R04: covariance {e:e}, reference {e_ref:e}, tangent vectors {e_ts:e}");
+    assert!(e_ref <= 1e-8, "tangent reference: relative error {e_ref:e}");
+    assert!(e_ts <= 1e-8, "tangent vectors: relative error {e_ts:e}");
+    // The stored reference maps the same data to the same vectors.
+    let again = TangentSpace::from_reference(ts.reference().to_owned())
+        .unwrap()
+        .transform(cov.view())
+        .unwrap();
+    assert!(rel_err(&again, &vectors) <= 1e-12);
+}
+
+const RANDOM_ORACLE: &str = r#"
+import sys, os, warnings, numpy as np
+warnings.simplefilter("ignore")
+from pyriemann.estimation import Covariances, TimeDelayCovariances
+from pyriemann.tangentspace import TangentSpace
+from pyriemann.utils.mean import mean_riemann
+out = sys.argv[1]
+rng = np.random.default_rng(2024)
+# Correlated, non-zero-mean epochs of different scales: 12 epochs, 8 channels, 200 samples.
+mix = rng.standard_normal((8, 8))
+X = np.einsum("ij,ejt->eit", mix, rng.standard_normal((12, 8, 200)))
+X = X * rng.uniform(0.5, 20, (12, 1, 1)) + rng.standard_normal((12, 8, 1))
+X_new = np.einsum("ij,ejt->eit", mix, rng.standard_normal((5, 8, 200))) * 3
+np.save(os.path.join(out, "X.npy"), X)
+np.save(os.path.join(out, "X_new.npy"), X_new)
+for est in ["scm", "lwf", "oas"]:
+    np.save(os.path.join(out, f"cov_{est}.npy"), Covariances(estimator=est).fit_transform(X))
+np.save(os.path.join(out, "cov_td.npy"),
+        TimeDelayCovariances(delays=3, estimator="scm").fit_transform(X))
+np.save(os.path.join(out, "cov_td_list.npy"),
+        TimeDelayCovariances(delays=[2, 5], estimator="oas").fit_transform(X))
+# Augmented covariance, written from Carrara & Papadopoulo's formula (MOABB AugmentedDataset).
+def augment(x, order, lag):
+    n = x.shape[-1]
+    return np.concatenate([x[:, p * lag: n - (order - p) * lag] for p in range(order)], axis=0)
+A = np.array([augment(x, 4, 3) for x in X])
+np.save(os.path.join(out, "aug.npy"), A)
+np.save(os.path.join(out, "cov_aug_lwf.npy"), Covariances(estimator="lwf").fit_transform(A))
+C = Covariances(estimator="oas").fit_transform(X)
+ts = TangentSpace(metric="riemann")
+np.save(os.path.join(out, "ts.npy"), ts.fit_transform(C))
+np.save(os.path.join(out, "ts_ref.npy"), ts.reference_)
+np.save(os.path.join(out, "ts_new.npy"),
+        ts.transform(Covariances(estimator="oas").fit_transform(X_new)))
+# Random SPD matrices with condition numbers up to 1e6, and their Riemannian mean.
+n, c = 20, 6
+Q = np.linalg.qr(rng.standard_normal((n, c, c)))[0]
+ev = 10 ** rng.uniform(-3, 3, (n, c))
+S = Q @ (ev[..., None] * np.swapaxes(Q, -1, -2))
+S = (S + np.swapaxes(S, -1, -2)) / 2
+np.save(os.path.join(out, "spd.npy"), S)
+np.save(os.path.join(out, "spd_mean.npy"), mean_riemann(S))
+np.save(os.path.join(out, "spd_ts.npy"), TangentSpace(metric="riemann").fit_transform(S))
+"#;
+
+#[test]
+fn random_epochs_and_spd_matrices_match_pyriemann() {
+    let dir = common::scratch();
+    let d = dir.path();
+    common::run_python(RANDOM_ORACLE, &[d.to_str().unwrap()]);
+    let x: Array3<f64> = load(d.join("X.npy"));
+
+    for (est, name) in [
+        (Estimator::Scm, "scm"),
+        (Estimator::LedoitWolf, "lwf"),
+        (Estimator::Oas, "oas"),
+    ] {
+        let got = covariances(x.view(), est).unwrap();
+        let want: Array3<f64> = load(d.join(format!("cov_{name}.npy")));
+        for (i, (a, b)) in got.outer_iter().zip(want.outer_iter()).enumerate() {
+            let e = rel_err(&a.to_owned(), &b.to_owned());
+            assert!(e <= 1e-10, "{name} epoch {i}: relative error {e:e}");
+        }
+    }
+
+    // pyriemann TimeDelayCovariances: delays=3 means rolls by 1 and 2.
+    let want: Array3<f64> = load(d.join("cov_td.npy"));
+    for (i, epoch) in x.outer_iter().enumerate() {
+        let td = time_delay(epoch, &[1, 2]);
+        let c = eegclean::features::covariance::covariance(td.view(), Estimator::Scm).unwrap();
+        let e = rel_err(&c, &want.index_axis(ndarray::Axis(0), i).to_owned());
+        assert!(e <= 1e-10, "time-delay epoch {i}: {e:e}");
+    }
+    let want: Array3<f64> = load(d.join("cov_td_list.npy"));
+    for (i, epoch) in x.outer_iter().enumerate() {
+        let td = time_delay(epoch, &[2, 5]);
+        let c = eegclean::features::covariance::covariance(td.view(), Estimator::Oas).unwrap();
+        let e = rel_err(&c, &want.index_axis(ndarray::Axis(0), i).to_owned());
+        assert!(e <= 1e-10, "time-delay list epoch {i}: {e:e}");
+    }
+
+    // Augmented signal: exact copy of the reference layout; then its LW covariance.
+    let want_aug: Array3<f64> = load(d.join("aug.npy"));
+    for (i, epoch) in x.outer_iter().enumerate() {
+        let a = augment(epoch, 4, 3).unwrap();
+        assert!(
+            a == want_aug.index_axis(ndarray::Axis(0), i),
+            "augment epoch {i}"
+        );
+    }
+    let got = augmented_covariances(x.view(), 4, 3, Estimator::LedoitWolf).unwrap();
+    let e = rel_err(&got, &load::<Ix3>(d.join("cov_aug_lwf.npy")));
+    assert!(e <= 1e-10, "augmented lwf: {e:e}");
+
+    // Tangent space on OAS covariances, and mapping new data with the fitted reference.
+    let cov = covariances(x.view(), Estimator::Oas).unwrap();
+    let (ts, vectors) = TangentSpace::fit_transform(cov.view()).unwrap();
+    let e_ref = rel_err(
+        &ts.reference().to_owned(),
+        &load::<Ix2>(d.join("ts_ref.npy")),
+    );
+    let e_ts = rel_err(&vectors, &load::<Ix2>(d.join("ts.npy")));
+    assert!(
+        e_ref <= 1e-8 && e_ts <= 1e-8,
+        "reference {e_ref:e}, vectors {e_ts:e}"
+    );
+    let x_new: Array3<f64> = load(d.join("X_new.npy"));
+    let new_vectors = ts
+        .transform(covariances(x_new.view(), Estimator::Oas).unwrap().view())
+        .unwrap();
+    let e_new = rel_err(&new_vectors, &load::<Ix2>(d.join("ts_new.npy")));
+    assert!(e_new <= 1e-8, "new data with stored reference: {e_new:e}");
+
+    // Badly conditioned random SPD matrices.
+    let spd: Array3<f64> = load(d.join("spd.npy"));
+    let mean = mean_riemann(spd.view(), MeanOptions::default()).unwrap();
+    let e_mean = rel_err(&mean.mean, &load::<Ix2>(d.join("spd_mean.npy")));
+    assert!(e_mean <= 1e-8, "mean_riemann of random SPD: {e_mean:e}");
+    let (_, v) = TangentSpace::fit_transform(spd.view()).unwrap();
+    let e_v = rel_err(&v, &load::<Ix2>(d.join("spd_ts.npy")));
+    assert!(e_v <= 1e-8, "tangent space of random SPD: {e_v:e}");
+    println!(
+        "random: reference {e_ref:e}, vectors {e_ts:e}, new {e_new:e}, spd mean {e_mean:e} ({} it), spd ts {e_v:e}",
+        mean.iterations
+    );
+}
+
+#[test]
+fn singular_input_is_a_typed_error_never_nan() {
+    // 8 channels, 5 samples: the sample covariance has rank ≤ 4.
+    let short = Array3::from_shape_fn((3, 8, 5), |(e, c, t)| {
+        ((e * 31 + c * 7 + t * 3) % 11) as f64
+    });
+    match covariances(short.view(), Estimator::Scm) {
+        Err(CovarianceError::FewerSamplesThanChannels {
+            epoch: 0,
+            n_times: 5,
+            n_channels: 8,
+        }) => {}
+        other => panic!("expected FewerSamplesThanChannels for epoch 0, got {other:?}"),
+    }
+
+    // A rank-deficient covariance (duplicated channel) in position 2 of an otherwise good set.
+    let mut x = Array3::from_shape_fn((4, 3, 50), |(e, c, t)| {
+        ((e as f64 + 1.0) * (t as f64 * (0.3 + c as f64)).sin()) + 0.1 * c as f64 * (t as f64).cos()
+    });
+    let dup = x.slice(ndarray::s![2, 0, ..]).to_owned();
+    x.slice_mut(ndarray::s![2, 1, ..]).assign(&dup);
+    let cov = covariances(x.view(), Estimator::Scm).unwrap();
+    match TangentSpace::fit(cov.view()) {
+        Err(RiemannError::Matrix {
+            index: 2,
+            source: SpdError::NotPositiveDefinite { .. },
+        }) => {}
+        other => panic!("expected a non-SPD error naming matrix 2, got {other:?}"),
+    }
+    // Fit on the good matrices, then map the singular one: an error, not a NaN row.
+    let good = ndarray::stack(
+        ndarray::Axis(0),
+        &[
+            cov.index_axis(ndarray::Axis(0), 0),
+            cov.index_axis(ndarray::Axis(0), 1),
+        ],
+    )
+    .unwrap();
+    let ts = TangentSpace::fit(good.view()).unwrap();
+    assert!(matches!(
+        ts.transform(cov.view()),
+        Err(RiemannError::Matrix { index: 2, .. })
+    ));
+    // Shrinkage makes the same data usable, and every value is finite.
+    let oas = covariances(x.view(), Estimator::Oas).unwrap();
+    let (_, v) = TangentSpace::fit_transform(oas.view()).unwrap();
+    assert!(v.iter().all(|x| x.is_finite()));
+    // NaN in the data is refused up front.
+    let mut bad = x.clone();
+    bad[[3, 0, 7]] = f64::NAN;
+    assert!(matches!(
+        covariances(bad.view(), Estimator::Oas),
+        Err(CovarianceError::NotFinite { epoch: 3 })
+    ));
+}

@@ -3,14 +3,14 @@
 //! Layers (each calls only those below it): `cli` (face) → `spec`, `dag` (plan) →
 //! `stages` → science (`dsp`) → `data`, `io`. See DESIGN.md.
 
+pub mod artifacts;
 pub mod cli;
 pub mod dag;
-pub mod artifacts;
 pub mod data;
 pub mod demo;
 pub mod dsp;
-pub mod ica;
 pub mod features;
+pub mod ica;
 pub mod io;
 pub mod spec;
 pub mod stages;

@@ -130,7 +130,7 @@ pub fn fixed_length_events(
     // np.arange(start, stop + 1, step): ceil((stop + 1 - start) / step) values
     // start + i·delta with delta = (start + step) − start, truncated to int.
     let count = ((end - start as f64) / step).ceil();
-    if !(count >= 1.0) {
+    if count.is_nan() || count < 1.0 {
         return Err(EventError::RecordingTooShort {
             duration,
             n_samples,

@@ -88,7 +88,7 @@ pub fn check_positive_definite(values: &Array1<f64>) -> Result<(), SpdError> {
     }
     let min = values[0];
     let max = values[n - 1];
-    if !(min > 0.0) || min * MAX_CONDITION < max {
+    if min.is_nan() || min <= 0.0 || min * MAX_CONDITION < max {
         return Err(SpdError::NotPositiveDefinite {
             min_eigenvalue: min,
             max_eigenvalue: max,

@@ -193,7 +193,7 @@ pub fn infomax(
             if wts_blowup {
                 break;
             }
-            if params.extended && ext_blocks > 0 && blockno % ext_blocks == 0 {
+            if params.extended && ext_blocks > 0 && blockno.is_multiple_of(ext_blocks) {
                 let kurt = if kurt_size < n_samples {
                     for r in 0..kurt_size {
                         let idx = (rng.uniform() * (n_samples - 1) as f64).floor() as usize;

@@ -156,7 +156,11 @@ fn outputs_do_not_depend_on_the_number_of_jobs() {
         files.sort();
         runs.push(files);
     }
-    assert_eq!(runs[0].len(), 6, "3 EDF + 3 channel tables");
+    assert_eq!(
+        runs[0].len(),
+        9,
+        "3 EDF + 3 channel tables + 3 annotation tables"
+    );
     assert!(
         runs[0] == runs[1],
         "outputs differ between --jobs 1 and --jobs 3"
@@ -293,4 +297,39 @@ fn inspect_json_matches_pyedflib() {
         ours["annotations"].as_array().unwrap().len() as u64,
         theirs["ann"].as_u64().unwrap()
     );
+}
+
+#[test]
+fn bids_layout_finds_eeg_and_ieeg_recordings_only() {
+    let dir = common::scratch();
+    let root = dir.path().join("bids");
+    let edf = common::shared_file("data/eegmmidb/S001/S001R01.edf");
+    for rel in [
+        "sub-01/eeg/sub-01_task-rest_eeg.edf",
+        "sub-02/ses-1/ieeg/sub-02_ses-1_task-rest_ieeg.edf",
+        "sub-02/ses-1/eeg/sub-02_ses-1_task-rest_physio.edf",
+        "derivatives/x/sub-01/eeg/sub-01_task-rest_eeg.edf",
+    ] {
+        std::fs::create_dir_all(root.join(rel).parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&edf, root.join(rel)).unwrap();
+    }
+    let p = dir.path().join("p.yaml");
+    std::fs::write(
+        &p,
+        format!(
+            "name: t\ninput: {{ root: {}, layout: bids }}\nstages:\n  raw: {{ kind: load }}\n",
+            root.display()
+        ),
+    )
+    .unwrap();
+    eegclean()
+        .args(["plan", p.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("2 recordings from 2 subjects")
+                .and(predicate::str::contains("sub-01_task-rest"))
+                .and(predicate::str::contains("sub-02_ses-1_task-rest"))
+                .and(predicate::str::contains("physio").not()),
+        );
 }

@@ -357,71 +357,6 @@ fn sub_second_start_comes_from_the_first_record() {
     }
 }
 
-/// A small valid EDF+C file built byte by byte (independent of our writer): two data
-/// signals (4 and 2 samples per record) and one annotation signal, 3 records of 1 s.
-fn tiny_edf_plus() -> Vec<u8> {
-    let labels = ["Fp1", "ECG", "EDF Annotations"];
-    let spr = [4usize, 2, 16];
-    let ns = labels.len();
-    let mut h = Vec::new();
-    let put = |h: &mut Vec<u8>, s: &str, w: usize| {
-        h.extend_from_slice(s.as_bytes());
-        h.extend(std::iter::repeat_n(b' ', w - s.len()));
-    };
-    put(&mut h, "0", 8);
-    put(&mut h, "X X X X", 80);
-    put(&mut h, "Startdate 01-JAN-2020 X X X", 80);
-    put(&mut h, "01.01.20", 8);
-    put(&mut h, "10.00.00", 8);
-    put(&mut h, &(256 * (ns + 1)).to_string(), 8);
-    put(&mut h, "EDF+C", 44);
-    put(&mut h, "3", 8);
-    put(&mut h, "1", 8);
-    put(&mut h, &ns.to_string(), 4);
-    for l in labels {
-        put(&mut h, l, 16);
-    }
-    for _ in 0..ns {
-        put(&mut h, "", 80);
-    }
-    for d in ["uV", "mV", ""] {
-        put(&mut h, d, 8);
-    }
-    for v in ["-500", "-5", "-1"] {
-        put(&mut h, v, 8);
-    }
-    for v in ["500", "5", "1"] {
-        put(&mut h, v, 8);
-    }
-    for _ in 0..ns {
-        put(&mut h, "-32768", 8);
-    }
-    for _ in 0..ns {
-        put(&mut h, "32767", 8);
-    }
-    for _ in 0..ns {
-        put(&mut h, "", 80);
-    }
-    for s in spr {
-        put(&mut h, &s.to_string(), 8);
-    }
-    for _ in 0..ns {
-        put(&mut h, "", 32);
-    }
-    for r in 0..3i16 {
-        for k in 0..6i16 {
-            h.extend_from_slice(&(r * 1000 + k * 7 - 20).to_le_bytes());
-        }
-        let mut tal = format!("+{r}\u{14}\u{14}\u{0}").into_bytes();
-        if r == 1 {
-            tal.extend_from_slice("+1.5\u{15}0.25\u{14}T1\u{14}\u{0}".as_bytes());
-        }
-        tal.resize(32, 0);
-        h.extend_from_slice(&tal);
-    }
-    h
-}
-
 /// Everything a caller might do with an opened file; none of it may panic.
 fn exercise(bytes: Vec<u8>) {
     if let Ok(r) = EdfReader::from_bytes("mutated.edf", bytes) {
@@ -441,7 +376,7 @@ fn exercise(bytes: Vec<u8>) {
 #[test]
 fn edf_plus_d_gap_makes_a_new_segment() {
     // The tiny file as EDF+D with record onsets 0, 1, 5: records 0–1 adjacent, then a gap.
-    let mut b = tiny_edf_plus();
+    let mut b = common::tiny_edf_plus();
     b[192..197].copy_from_slice(b"EDF+D");
     let rec = 6 * 2 + 32;
     let third = 256 * 4 + 2 * rec + 12;
@@ -460,7 +395,7 @@ fn edf_plus_d_gap_makes_a_new_segment() {
         (2, 1, 5.0, 1.0)
     );
     // EDF+D without a time-keeping TAL in a record is refused (its onset would be a guess).
-    let mut b = tiny_edf_plus();
+    let mut b = common::tiny_edf_plus();
     b[192..197].copy_from_slice(b"EDF+D");
     let first = 256 * 4 + 12;
     b[first..first + 32].fill(0);
@@ -472,7 +407,7 @@ fn edf_plus_d_gap_makes_a_new_segment() {
 
 #[test]
 fn tiny_file_reads_as_built() {
-    let r = EdfReader::from_bytes("tiny.edf", tiny_edf_plus()).unwrap();
+    let r = EdfReader::from_bytes("tiny.edf", common::tiny_edf_plus()).unwrap();
     // Sample 0 of Fp1 in record 0 is digital -20: (-20 + 32768) * 1000/65535 - 500.
     let want = (-20.0 + 32768.0) * 1000.0 / 65535.0 - 500.0;
     assert!((r.read_physical(0).unwrap()[0] - want).abs() < 1e-12);
@@ -490,7 +425,7 @@ fn tiny_file_reads_as_built() {
 fn header_field_errors_name_field_signal_and_offset() {
     let ns = 3;
     // digital minimum of signal 1 := "abc".
-    let mut b = tiny_edf_plus();
+    let mut b = common::tiny_edf_plus();
     let off = 256 + 120 * ns + 8;
     b[off..off + 8].copy_from_slice(b"abc     ");
     match EdfReader::from_bytes("t.edf", b).unwrap_err() {
@@ -508,7 +443,7 @@ fn header_field_errors_name_field_signal_and_offset() {
         e => panic!("{e}"),
     }
     // digital min ≥ max.
-    let mut b = tiny_edf_plus();
+    let mut b = common::tiny_edf_plus();
     let off = 256 + 120 * ns;
     b[off..off + 8].copy_from_slice(b"32767   ");
     assert!(matches!(
@@ -519,7 +454,7 @@ fn header_field_errors_name_field_signal_and_offset() {
         })
     ));
     // physical min == max.
-    let mut b = tiny_edf_plus();
+    let mut b = common::tiny_edf_plus();
     let off = 256 + 104 * ns + 16;
     b[off..off + 8].copy_from_slice(b"1       ");
     assert!(matches!(
@@ -531,7 +466,7 @@ fn header_field_errors_name_field_signal_and_offset() {
         })
     ));
     // header bytes inconsistent with ns.
-    let mut b = tiny_edf_plus();
+    let mut b = common::tiny_edf_plus();
     b[184..192].copy_from_slice(b"768     ");
     assert!(matches!(
         EdfReader::from_bytes("t.edf", b),
@@ -541,7 +476,7 @@ fn header_field_errors_name_field_signal_and_offset() {
         })
     ));
     // zero samples per record.
-    let mut b = tiny_edf_plus();
+    let mut b = common::tiny_edf_plus();
     let off = 256 + 216 * ns;
     b[off..off + 8].copy_from_slice(b"0       ");
     assert!(matches!(
@@ -549,7 +484,7 @@ fn header_field_errors_name_field_signal_and_offset() {
         Err(EdfError::BadField { .. })
     ));
     // Leading/trailing spaces and a + sign are accepted (MNE does too).
-    let mut b = tiny_edf_plus();
+    let mut b = common::tiny_edf_plus();
     b[236..244].copy_from_slice(b"  +3    ");
     assert_eq!(
         EdfReader::from_bytes("t.edf", b)
@@ -559,7 +494,7 @@ fn header_field_errors_name_field_signal_and_offset() {
         3
     );
     // n_records = -1 derives the count; a size that does not divide is refused.
-    let mut b = tiny_edf_plus();
+    let mut b = common::tiny_edf_plus();
     b[236..244].copy_from_slice(b"-1      ");
     assert_eq!(
         EdfReader::from_bytes("t.edf", b.clone())
@@ -574,7 +509,7 @@ fn header_field_errors_name_field_signal_and_offset() {
         Err(EdfError::SizeMismatch { n_records: -1, .. })
     ));
     // A decimal comma is not a number (pyedflib and MNE refuse it too).
-    let mut b = tiny_edf_plus();
+    let mut b = common::tiny_edf_plus();
     b[244..252].copy_from_slice(b"1,0     ");
     assert!(matches!(
         EdfReader::from_bytes("t.edf", b),
@@ -631,7 +566,7 @@ mod fuzz {
 
         #[test]
         fn mutated_bytes_never_panic(edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8)) {
-            let mut b = tiny_edf_plus();
+            let mut b = common::tiny_edf_plus();
             for (i, v) in edits {
                 let k = i.index(b.len());
                 b[k] = v;
@@ -644,7 +579,7 @@ mod fuzz {
             edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 1..4),
             cut in proptest::option::of(any::<prop::sample::Index>()),
         ) {
-            let mut b = tiny_edf_plus();
+            let mut b = common::tiny_edf_plus();
             let fields = numeric_fields();
             for (f, v) in edits {
                 let (off, w) = fields[f.index(fields.len())];

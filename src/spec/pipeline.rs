@@ -75,6 +75,9 @@ impl ChannelSpec {
 }
 
 const DEFAULT_PATTERN: &str = "**/*.{edf,bdf}";
+/// `layout: bids`: EEG and iEEG recordings of a BIDS dataset (derivatives and other
+/// modalities under the root are not picked up).
+const BIDS_PATTERN: &str = "sub-*/**/*_{eeg,ieeg}.{edf,bdf}";
 
 impl Pipeline {
     /// Read and check a pipeline file.
@@ -263,13 +266,11 @@ impl Pipeline {
             .unwrap_or_default();
         let input = InputSpec {
             root: base_dir.join(&raw.input.value.root.value),
-            pattern: raw
-                .input
-                .value
-                .pattern
-                .as_ref()
-                .map(|p| p.value.clone())
-                .unwrap_or_else(|| DEFAULT_PATTERN.to_string()),
+            pattern: match (&raw.input.value.pattern, &raw.input.value.layout) {
+                (Some(p), _) => p.value.clone(),
+                (None, Some(l)) if l.value == "bids" => BIDS_PATTERN.to_string(),
+                (None, _) => DEFAULT_PATTERN.to_string(),
+            },
         };
         if let Some(p) = &raw.input.value.pattern
             && let Err(e) = globset::Glob::new(&p.value)

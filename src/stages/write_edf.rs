@@ -11,7 +11,8 @@ use crate::stage_params;
 pub const INFO: KindInfo = KindInfo {
     kind: "write_edf",
     summary: "Write `<base>_desc-<desc>_eeg.edf` (EDF+C; `format: bdf` for 24-bit BDF+) and \
-              `<base>_desc-<desc>_channels.parquet` under the subject's output folder. \
+              `<base>_desc-<desc>_channels.parquet` and `_annotations.parquet` (onset, duration, \
+              description) under the subject's output folder. \
               Voltages are written in µV; each channel's prefiltering field lists the \
               filters and references applied; all annotations are kept.",
     inputs: &[ArtifactKind::Continuous],
@@ -102,6 +103,19 @@ impl Stage for WriteEdf {
             }
         })?;
         ctx.record_written(table_path.clone());
-        Ok(Artifact::Written(vec![edf_path, table_path]))
+
+        let annotations_path = ctx.output_path(&format!("desc-{desc}_annotations.parquet"));
+        tables::write_parquet(&annotations_path, &mut tables::annotations_table(rec)).map_err(
+            |e| StageError::Output {
+                path: annotations_path.clone(),
+                message: e.to_string(),
+            },
+        )?;
+        ctx.record_written(annotations_path.clone());
+        Ok(Artifact::Written(vec![
+            edf_path,
+            table_path,
+            annotations_path,
+        ]))
     }
 }

@@ -78,3 +78,68 @@ pub fn run_python(code: &str, args: &[&str]) -> String {
 pub fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }
+
+/// A small valid EDF+C file built byte by byte (independent of our writer): two data
+/// signals (4 and 2 samples per record) and one annotation signal, 3 records of 1 s.
+pub fn tiny_edf_plus() -> Vec<u8> {
+    let labels = ["Fp1", "ECG", "EDF Annotations"];
+    let spr = [4usize, 2, 16];
+    let ns = labels.len();
+    let mut h = Vec::new();
+    let put = |h: &mut Vec<u8>, s: &str, w: usize| {
+        h.extend_from_slice(s.as_bytes());
+        h.extend(std::iter::repeat_n(b' ', w - s.len()));
+    };
+    put(&mut h, "0", 8);
+    put(&mut h, "X X X X", 80);
+    put(&mut h, "Startdate 01-JAN-2020 X X X", 80);
+    put(&mut h, "01.01.20", 8);
+    put(&mut h, "10.00.00", 8);
+    put(&mut h, &(256 * (ns + 1)).to_string(), 8);
+    put(&mut h, "EDF+C", 44);
+    put(&mut h, "3", 8);
+    put(&mut h, "1", 8);
+    put(&mut h, &ns.to_string(), 4);
+    for l in labels {
+        put(&mut h, l, 16);
+    }
+    for _ in 0..ns {
+        put(&mut h, "", 80);
+    }
+    for d in ["uV", "mV", ""] {
+        put(&mut h, d, 8);
+    }
+    for v in ["-500", "-5", "-1"] {
+        put(&mut h, v, 8);
+    }
+    for v in ["500", "5", "1"] {
+        put(&mut h, v, 8);
+    }
+    for _ in 0..ns {
+        put(&mut h, "-32768", 8);
+    }
+    for _ in 0..ns {
+        put(&mut h, "32767", 8);
+    }
+    for _ in 0..ns {
+        put(&mut h, "", 80);
+    }
+    for s in spr {
+        put(&mut h, &s.to_string(), 8);
+    }
+    for _ in 0..ns {
+        put(&mut h, "", 32);
+    }
+    for r in 0..3i16 {
+        for k in 0..6i16 {
+            h.extend_from_slice(&(r * 1000 + k * 7 - 20).to_le_bytes());
+        }
+        let mut tal = format!("+{r}\u{14}\u{14}\u{0}").into_bytes();
+        if r == 1 {
+            tal.extend_from_slice("+1.5\u{15}0.25\u{14}T1\u{14}\u{0}".as_bytes());
+        }
+        tal.resize(32, 0);
+        h.extend_from_slice(&tal);
+    }
+    h
+}

@@ -12,5 +12,6 @@ pub mod dsp;
 pub mod features;
 pub mod ica;
 pub mod io;
+pub mod rng;
 pub mod spec;
 pub mod stages;

@@ -6,7 +6,7 @@ mod common;
 
 use std::fs::File;
 
-use eegclean::ica::rng::Rng;
+use eegclean::rng::Rng;
 use eegclean::ica::{
     ComponentCount, Decomposition, FastIcaParams, IcaError, InfomaxParams, Method, PicardParams,
     fit, fit_pca,

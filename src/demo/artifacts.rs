@@ -6,10 +6,10 @@ use ndarray::Array2;
 
 use super::head_model::{Dipole, add, normalise_peak, topography, unit};
 use super::layout::{DemoChannel, LEFT_EYE, RIGHT_EYE};
-use super::rng::Rng;
 use super::signals::{band_noise, blink_shape, ecg_beat, scale_to_rms, smooth_step, tukey};
 use super::{DemoArtifact, DemoArtifactKind, DemoSpec};
 use crate::data::{ChannelType, standard_1005_position};
+use crate::rng::Rng;
 
 pub struct ArtifactInputs<'a> {
     pub spec: &'a DemoSpec,

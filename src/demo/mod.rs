@@ -16,7 +16,6 @@
 mod artifacts;
 mod head_model;
 mod layout;
-pub mod rng;
 mod signals;
 mod sources;
 mod write;
@@ -173,7 +172,13 @@ pub struct TaskPeriod {
 pub fn generate(spec: &DemoSpec, seed: u64) -> Result<Vec<DemoSubject>, DemoError> {
     validate(spec)?;
     (0..spec.n_subjects)
-        .map(|k| generate_subject(spec, rng::Rng::derive(seed, 1_000 + k as u64).next_u64(), k))
+        .map(|k| {
+            generate_subject(
+                spec,
+                crate::rng::Rng::derive(seed, 1_000 + k as u64).next_u64(),
+                k,
+            )
+        })
         .collect()
 }
 
@@ -181,7 +186,7 @@ fn generate_subject(spec: &DemoSpec, seed: u64, index: usize) -> Result<DemoSubj
     let channels = layout::channels(spec.layout)?;
     let reference = layout::reference_positions()?;
     let n = (spec.duration * spec.sfreq).round() as usize;
-    let tasks = task_periods(spec, &mut rng::Rng::derive(seed, 1));
+    let tasks = task_periods(spec, &mut crate::rng::Rng::derive(seed, 1));
 
     let clean = sources::brain_signal(
         &sources::BrainInputs {
@@ -272,7 +277,7 @@ fn generate_subject(spec: &DemoSpec, seed: u64, index: usize) -> Result<DemoSubj
 
 /// EEGMMIDB-like cue sequence: rest, then left or right hand, alternating, each period
 /// `cue_interval` plus up to 0.2 s, until the end of the recording.
-fn task_periods(spec: &DemoSpec, rng: &mut rng::Rng) -> Vec<TaskPeriod> {
+fn task_periods(spec: &DemoSpec, rng: &mut crate::rng::Rng) -> Vec<TaskPeriod> {
     let mut periods = Vec::new();
     let mut t = 0.0;
     let mut rest = true;

@@ -3,7 +3,7 @@
 
 use std::f64::consts::PI;
 
-use super::rng::Rng;
+use crate::rng::Rng;
 
 /// Seconds of filter warm-up discarded so recursive generators start in steady state.
 const WARM_UP_SECONDS: f64 = 4.0;

@@ -8,10 +8,10 @@ use super::head_model::{
     Dipole, HEAD_CENTRE, add, normalise_peak, radial_dipole_under, scale, topography, unit,
 };
 use super::layout::DemoChannel;
-use super::rng::Rng;
 use super::signals::{blink_shape, pink_noise, resonator_noise, scale_to_rms, smooth_step};
 use super::{Cue, DemoError, TaskPeriod};
 use crate::data::standard_1005_position;
+use crate::rng::Rng;
 
 /// How an oscillation's amplitude varies over time.
 #[derive(Debug, Clone, Copy)]

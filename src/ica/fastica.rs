@@ -8,8 +8,8 @@
 use ndarray::{Array1, Array2, ArrayView2, Axis, Zip};
 
 use super::linalg::{matmul, matmul_bt, sym_decorrelation};
-use super::rng::Rng;
 use super::{IcaError, SolverOutput};
+use crate::rng::Rng;
 
 /// The contrast function G (its derivative g is the non-linearity).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -7,8 +7,8 @@
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
 use super::linalg::gemm_into;
-use super::rng::Rng;
 use super::{IcaError, SolverOutput};
+use crate::rng::Rng;
 
 /// MNE's `infomax` parameters (`None` ↔ the MNE default computed from the data).
 #[derive(Debug, Clone, PartialEq)]

@@ -10,7 +10,6 @@ pub mod fastica;
 pub mod infomax;
 pub(crate) mod linalg;
 pub mod picard;
-pub mod rng;
 pub mod whitening;
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
@@ -21,7 +20,7 @@ pub use infomax::InfomaxParams;
 pub use picard::{Density, PicardParams};
 pub use whitening::{ComponentCount, Pca, fit_pca};
 
-use rng::Rng;
+use crate::rng::Rng;
 
 /// Everything that can go wrong when fitting or applying an ICA decomposition.
 #[derive(Debug, thiserror::Error)]

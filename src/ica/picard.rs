@@ -15,8 +15,8 @@ use std::collections::VecDeque;
 use ndarray::{Array1, Array2, ArrayView2, Axis, Zip};
 
 use super::linalg::{expm, gemm_into, log_abs_det, matmul, matmul_bt, sym_decorrelation};
-use super::rng::Rng;
 use super::{IcaError, SolverOutput};
+use crate::rng::Rng;
 
 /// The score (non-linearity) model: python-picard's `densities`.
 #[derive(Debug, Clone, Copy, PartialEq)]

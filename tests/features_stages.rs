@@ -204,3 +204,162 @@ fn s001r04_epochs_and_features_match_mne_and_pyriemann() {
         .collect();
     assert_eq!(epoch_index, expected);
 }
+
+/// Run `stages` (YAML lines under `stages:`) on S001R04; the outcome and the output folder.
+fn run_on_s001r04(
+    stages: &str,
+) -> (
+    eegclean::dag::Outcome,
+    tempfile::TempDir,
+    std::path::PathBuf,
+) {
+    let dir = common::scratch();
+    let input = dir.path().join("in/S001");
+    std::fs::create_dir_all(&input).unwrap();
+    let src = common::shared_file("data/eegmmidb/S001/S001R04.edf");
+    std::os::unix::fs::symlink(&src, input.join("S001R04.edf")).unwrap();
+    let yaml = format!("name: t\ninput: {{ root: in }}\noutput: out\nstages:\n{stages}");
+    let path = dir.path().join("p.yaml");
+    std::fs::write(&path, &yaml).unwrap();
+    let p = Pipeline::from_source(Source::new(&path, yaml)).unwrap();
+    let jobs = discover(&p.input, &Selection::default()).unwrap();
+    let o = run(&p, &jobs, &RunOptions { jobs: 1 }, &|_| {})
+        .into_iter()
+        .next()
+        .unwrap();
+    let out = dir.path().join("out/sub-S001");
+    (o, dir, out)
+}
+
+fn failure(stages: &str) -> String {
+    let (o, _dir, out) = run_on_s001r04(stages);
+    assert_eq!(o.status, Status::Failed, "must fail: {stages}");
+    // A failed recording leaves no table behind that looks like a result.
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".parquet") || n.ends_with(".npy"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+    o.error.unwrap_or_default()
+}
+
+#[test]
+fn bad_input_fails_with_a_clear_message_and_writes_nothing() {
+    // S001R04 has 30 annotations: 15 T0 (rest), 8 T1 and 7 T2 (per the reference harness).
+    let err = failure(
+        "  raw: { kind: load }\n  e: { kind: epoch, after: [raw], events: [T9], tmax: 1.0 }\n",
+    );
+    assert!(err.contains("T9") && err.contains("T0, T1, T2"), "{err}");
+
+    let err = failure(
+        "  raw: { kind: load }\n  e: { kind: epoch, after: [raw], events: [T1, T2], tmax: 1.0, reject: { eeg: 1.0e-9 } }\n",
+    );
+    assert!(
+        err.contains("all 15 epochs were rejected") && err.contains("15 peak-to-peak"),
+        "{err}"
+    );
+
+    // 0.1 s at 160 Hz = 17 samples for 64 channels: the sample covariance is singular. The
+    // first cue of S001R04 is a T2 (epochs_events.npy starts [672, 0, 3]).
+    let err = failure(
+        "  raw: { kind: load }\n  e: { kind: epoch, after: [raw], events: [T1, T2], tmax: 0.1 }\n  c: { kind: covariance, after: [e], estimator: scm }\n",
+    );
+    assert!(
+        err.contains("covariance of epoch 0 (T2): 17 samples for 64 channels"),
+        "{err}"
+    );
+}
+
+#[test]
+fn parameter_mistakes_name_the_key() {
+    let cases = [
+        (
+            "events: [T1], fixed_length: { duration: 2.0 }",
+            "fixed_length",
+        ),
+        ("events: [T1], tmin: 1.0, tmax: 0.5", "tmin"),
+        ("events: [T1]", "tmax"),
+        (
+            "events: [T1, T2], event_id: { T1: 2 }, tmax: 1.0",
+            "event_id",
+        ),
+        ("events: [T1], tmax: 1.0, reject: { eog: 1.0e-4 }", "reject"),
+        ("events: [T1], tmax: 1.0, baseline: [0.5]", "baseline"),
+        (
+            "fixed_length: { duration: 2.0, overlap: 2.0 }",
+            "fixed_length",
+        ),
+        ("tmax: 1.0", "events"),
+    ];
+    for (body, key) in cases {
+        let yaml = format!(
+            "name: t\ninput: {{ root: data }}\nstages:\n  raw: {{ kind: load }}\n  e: {{ kind: epoch, after: [raw], {body} }}\n"
+        );
+        let err = Pipeline::from_source(Source::new("t.yaml", yaml))
+            .expect_err(body)
+            .to_string();
+        assert!(err.contains(&format!("{key}:")), "`{body}` → {err}");
+    }
+    let yaml = "name: t\ninput: { root: data }\nstages:\n  raw: { kind: load }\n  e: { kind: epoch, after: [raw], events: [T1], tmax: 1.0 }\n  c: { kind: covariance, after: [e], estimator: mcd }\n";
+    let err = Pipeline::from_source(Source::new("t.yaml", yaml))
+        .expect_err("mcd")
+        .to_string();
+    assert!(
+        err.contains("estimator:") && err.contains("scm, lwf, oas"),
+        "{err}"
+    );
+    let yaml = "name: t\ninput: { root: data }\nstages:\n  raw: { kind: load }\n  c: { kind: covariance, after: [raw] }\n";
+    let err = Pipeline::from_source(Source::new("t.yaml", yaml))
+        .expect_err("covariance after a recording")
+        .to_string();
+    assert!(err.contains("epochs"), "{err}");
+}
+
+/// Fixed-length windows and a baseline-corrected, decimated, amplitude-checked epoching,
+/// against `mne.make_fixed_length_epochs` and `mne.Epochs` on the same raw data.
+#[test]
+fn fixed_length_windows_match_mne() {
+    let (o, dir, out) = run_on_s001r04(
+        "  raw: { kind: load }\n  w: { kind: epoch, after: [raw], fixed_length: { duration: 2.0, overlap: 0.5 } }\n",
+    );
+    assert_eq!(o.status, Status::Ok, "{:?}", o.error);
+    let src = common::shared_file("data/eegmmidb/S001/S001R04.edf");
+    let report = common::run_python(
+        r#"
+import sys, mne
+raw = mne.io.read_raw_edf(sys.argv[1], preload=True, verbose=False)
+ev = mne.make_fixed_length_events(raw, id=1, duration=2.0, overlap=0.5)
+print(" ".join(str(s) for s in ev[:, 0]))
+"#,
+        &[src.to_str().unwrap()],
+    );
+    let theirs: Vec<i64> = report
+        .split_whitespace()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let table = read_table(&out.join("sub-S001_rec-S001R04_desc-w_epochs.parquet"));
+    let first: Vec<i64> = table
+        .column("first_sample")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    let last: Vec<i64> = table
+        .column("last_sample")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    assert!(theirs.len() > 10);
+    assert_eq!(first, theirs);
+    for (a, b) in first.iter().zip(&last) {
+        assert_eq!(b - a + 1, 320, "2 s at 160 Hz");
+    }
+    drop(dir);
+}

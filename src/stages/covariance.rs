@@ -200,10 +200,14 @@ impl Stage for Covariance {
             match &e {
                 E::NoSamples { epoch }
                 | E::NotFinite { epoch }
-                | E::FewerSamplesThanChannels { epoch, .. } => StageError::mismatch(format!(
-                    "covariance of {} (kept epoch {epoch}): {e}",
-                    name_of(*epoch)
-                )),
+                | E::FewerSamplesThanChannels { epoch, .. } => {
+                    // The science numbers kept epochs; name the epochs-table row instead.
+                    let text = e.to_string();
+                    let detail = text
+                        .strip_prefix(&format!("epoch {epoch}: "))
+                        .unwrap_or(&text);
+                    StageError::mismatch(format!("covariance of {}: {detail}", name_of(*epoch)))
+                }
                 _ => StageError::mismatch(format!("covariance: {e}")),
             }
         })?;

@@ -363,3 +363,48 @@ print(" ".join(str(s) for s in ev[:, 0]))
     }
     drop(dir);
 }
+
+/// Baseline, decimation and peak-to-peak rejection against `mne.Epochs(reject=...,
+/// baseline=(None, 0), decim=2)`: the same epochs are dropped, on the same number of
+/// channels. The threshold (350 µV) lies between MNE's 8th and 9th largest per-epoch maxima
+/// (306 and 364 µV), far from both, so filter rounding cannot flip a decision.
+#[test]
+fn rejection_with_baseline_and_decimation_matches_mne() {
+    let (o, _dir, out) = run_on_s001r04(
+        "  raw: { kind: load }\n  lp: { kind: filter, after: [raw], l_freq: 1.0, h_freq: 25.0 }\n  e: { kind: epoch, after: [lp], events: [T1, T2], tmin: -0.5, tmax: 2.0, baseline: [null, 0], decim: 2, reject: { eeg: 350.0e-6 } }\n",
+    );
+    assert_eq!(o.status, Status::Ok, "{:?}", o.error);
+    let src = common::shared_file("data/eegmmidb/S001/S001R04.edf");
+    let report = common::run_python(
+        r#"
+import sys, mne
+raw = mne.io.read_raw_edf(sys.argv[1], preload=True, verbose=False)
+raw.filter(1.0, 25.0, verbose=False)
+ev, evid = mne.events_from_annotations(raw, event_id=dict(T1=1, T2=2), verbose=False)
+ep = mne.Epochs(raw, ev, evid, tmin=-0.5, tmax=2.0, baseline=(None, 0), decim=2,
+                reject=dict(eeg=350e-6), preload=True, verbose=False)
+for log in ep.drop_log:
+    print(len(log))
+"#,
+        &[src.to_str().unwrap()],
+    );
+    let theirs: Vec<usize> = report
+        .split_whitespace()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let table = read_table(&out.join("sub-S001_rec-S001R04_desc-e_epochs.parquet"));
+    let reasons = table.column("reason").unwrap().str().unwrap();
+    let ours: Vec<usize> = (0..table.height())
+        .map(|i| {
+            reasons.get(i).map_or(0, |r| {
+                let channels = r
+                    .strip_prefix("peak-to-peak above reject on ")
+                    .unwrap_or_else(|| panic!("unexpected reason {r}"));
+                channels.split(',').count()
+            })
+        })
+        .collect();
+    assert_eq!(ours, theirs, "channels over threshold per epoch (0 = kept)");
+    let dropped = ours.iter().filter(|&&n| n > 0).count();
+    assert!(dropped > 0 && dropped < ours.len(), "{ours:?}");
+}

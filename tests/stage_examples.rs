@@ -13,8 +13,8 @@ fn every_documented_example_runs() {
     let input = dir.path().join("in/S001");
     std::fs::create_dir_all(&input).unwrap();
     std::os::unix::fs::symlink(
-        common::shared_file("data/eegmmidb/S001/S001R01.edf"),
-        input.join("S001R01.edf"),
+        common::shared_file("data/eegmmidb/S001/S001R04.edf"),
+        input.join("S001R04.edf"),
     )
     .unwrap();
     for info in KINDS {

@@ -2,6 +2,17 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::Recording;
+use crate::features::epochs::Epochs;
+
+/// Epochs cut from one recording, with what is needed to label them.
+#[derive(Debug, Clone)]
+pub struct EpochsArtifact {
+    /// The epoched data in the recording's units (volts for EEG) and the log of every
+    /// candidate epoch (kept or dropped, with why).
+    pub epochs: Epochs,
+    /// Names of the channels in `epochs.data`, in order.
+    pub channel_names: Vec<String>,
+}
 
 /// What flows along an edge of the pipeline DAG. A closed set, so the planner can check
 /// every edge before any data is read. Later stages (ICA, epochs, features) add variants.
@@ -11,6 +22,8 @@ pub enum Artifact {
     Continuous(Arc<Recording>),
     /// A stage that only writes files (e.g. `write_edf`) passes this on: the paths written.
     Written(Vec<std::path::PathBuf>),
+    /// Epochs around events (from the `epoch` stage).
+    Epochs(Arc<EpochsArtifact>),
 }
 
 impl Artifact {
@@ -18,6 +31,7 @@ impl Artifact {
         match self {
             Artifact::Continuous(_) => ArtifactKind::Continuous,
             Artifact::Written(_) => ArtifactKind::Written,
+            Artifact::Epochs(_) => ArtifactKind::Epochs,
         }
     }
 }
@@ -26,6 +40,7 @@ impl Artifact {
 pub enum ArtifactKind {
     Continuous,
     Written,
+    Epochs,
 }
 
 impl fmt::Display for ArtifactKind {
@@ -33,6 +48,7 @@ impl fmt::Display for ArtifactKind {
         f.write_str(match self {
             ArtifactKind::Continuous => "continuous recording",
             ArtifactKind::Written => "written files",
+            ArtifactKind::Epochs => "epochs",
         })
     }
 }

@@ -60,3 +60,16 @@ impl Inputs<'_> {
         }
     }
 }
+
+impl Inputs<'_> {
+    pub fn epochs(&self, slot: usize) -> Result<&Arc<crate::data::EpochsArtifact>, StageError> {
+        match self.artifacts.get(slot) {
+            Some(Artifact::Epochs(e)) => Ok(e),
+            Some(other) => Err(StageError::mismatch(format!(
+                "input {slot} is {}, expected epochs",
+                other.kind()
+            ))),
+            None => Err(StageError::mismatch(format!("input {slot} is missing"))),
+        }
+    }
+}

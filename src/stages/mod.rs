@@ -7,6 +7,8 @@ mod error;
 mod fingerprint;
 pub mod registry;
 
+mod covariance;
+mod epoch;
 mod filter;
 mod load;
 mod rereference;

@@ -24,6 +24,8 @@ pub const KINDS: &[KindInfo] = &[
     super::filter::INFO,
     super::resample::INFO,
     super::write_edf::INFO,
+    super::epoch::INFO,
+    super::covariance::INFO,
 ];
 
 pub fn kind_info(kind: &str) -> Option<&'static KindInfo> {
@@ -43,6 +45,8 @@ pub(crate) fn parse_params<'de, D: Deserializer<'de>>(
         "filter" => Box::new(super::filter::FilterParams::deserialize(d)?),
         "resample" => Box::new(super::resample::ResampleParams::deserialize(d)?),
         "write_edf" => Box::new(super::write_edf::WriteEdfParams::deserialize(d)?),
+        "epoch" => Box::new(super::epoch::EpochStageParams::deserialize(d)?),
+        "covariance" => Box::new(super::covariance::CovarianceParams::deserialize(d)?),
         other => {
             return Err(serde::de::Error::custom(format!(
                 "unknown stage kind `{other}`"

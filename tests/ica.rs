@@ -6,12 +6,12 @@ mod common;
 
 use std::fs::File;
 
-use eegclean::rng::Rng;
 use eegclean::ica::{
     ComponentCount, Decomposition, FastIcaParams, IcaError, InfomaxParams, Method, PicardParams,
     fit, fit_pca,
 };
 use eegclean::io::npy;
+use eegclean::rng::Rng;
 use ndarray::{Array1, Array2, ArrayView2, Axis, Ix1, Ix2};
 
 const REF: &str = "ref/mne-S001R04";

@@ -1,5 +1,5 @@
-//! Runs every recording through the stages. Recordings run in parallel on a pool of
-//! `jobs` threads; each recording's stages run in order on one thread, so results do not
+//! Runs every recording through the stages. Recordings run in parallel on `jobs`
+//! threads; each recording's stages run in order on one thread, so results do not
 //! depend on `jobs`. One recording failing (an error or even a panic) never stops others.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::data::Artifact;
 use crate::io::atomic::write_atomically;
@@ -54,25 +54,64 @@ pub enum Event<'a> {
 }
 
 /// Run `pipeline` over `jobs`; outcomes come back in the order of `jobs`.
+///
+/// `options.jobs` plain threads take recordings from a shared counter, one at a time. Not
+/// a rayon pool on purpose: a rayon worker that waits on another pool (polars, faer) may
+/// steal and start the next recording on the same thread, which would put several
+/// recordings in memory at once and mix their timings.
 pub fn run(
     pipeline: &Pipeline,
     jobs: &[RecordingJob],
     options: &RunOptions,
     on_event: &(dyn Fn(Event<'_>) + Sync),
 ) -> Vec<Outcome> {
-    let work = |job: &RecordingJob| {
-        let outcome = run_one(pipeline, job);
-        on_event(Event::Finished(&outcome));
-        outcome
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Outcome>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+    let worker = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(job) = jobs.get(i) else { break };
+            let outcome = run_one(pipeline, job);
+            on_event(Event::Finished(&outcome));
+            if let Ok(mut slot) = slots[i].lock() {
+                *slot = Some(outcome);
+            }
+        }
     };
-    match rayon::ThreadPoolBuilder::new()
-        .num_threads(options.jobs.max(1))
-        .build()
-    {
-        Ok(pool) => pool.install(|| jobs.par_iter().map(work).collect()),
-        // No threads to be had: still do the work, one recording at a time.
-        Err(_) => jobs.iter().map(work).collect(),
-    }
+    let threads = options.jobs.clamp(1, jobs.len().max(1));
+    std::thread::scope(|scope| {
+        let mut spawned = 0;
+        for k in 0..threads {
+            let built = std::thread::Builder::new()
+                .name(format!("eegclean-{k}"))
+                .stack_size(16 << 20)
+                .spawn_scoped(scope, worker);
+            if built.is_ok() {
+                spawned += 1;
+            }
+        }
+        // No thread could be started: do the work here, one recording at a time.
+        if spawned == 0 {
+            worker();
+        }
+    });
+    slots
+        .into_iter()
+        .zip(jobs)
+        .map(|(slot, job)| {
+            slot.into_inner().ok().flatten().unwrap_or_else(|| Outcome {
+                job: job.clone(),
+                status: Status::Failed,
+                failed_stage: None,
+                error: Some(format!(
+                    "{}: internal error: no outcome recorded",
+                    job.path.display()
+                )),
+                timings: Vec::new(),
+                written: Vec::new(),
+            })
+        })
+        .collect()
 }
 
 fn run_one(pipeline: &Pipeline, job: &RecordingJob) -> Outcome {

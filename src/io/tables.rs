@@ -89,7 +89,9 @@ pub enum TableError {
 /// Write a table as Parquet, atomically.
 pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<(), TableError> {
     write_atomically(path, |w| {
-        ParquetWriter::new(w).finish(df)?;
+        // Sequential: parallelism is across recordings; polars' own pool would only
+        // oversubscribe the cores the scheduler already uses.
+        ParquetWriter::new(w).set_parallel(false).finish(df)?;
         Ok(())
     })
 }

@@ -59,6 +59,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 case "$reps" in ''|*[!0-9]*|0) die "--reps must be a positive integer, got '$reps'" ;; esac
+case "$input" in s001r04|concat|large) ;; *) die "unknown --input '$input' (s001r04, concat or large)" ;; esac
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
@@ -72,7 +73,15 @@ fi
 data=${EEGCLEAN_BENCH_DATA:-$shared/data}
 ref=${EEGCLEAN_BENCH_REF:-$shared/ref}
 cache=${EEGCLEAN_BENCH_CACHE:-$repo/target/bench-cache}
+
 runs_dir=$data/eegmmidb/S001
+s001_runs=()
+for i in 1 2 3 4 5 6 7 8; do s001_runs+=("$runs_dir/S001R0$i.edf"); done
+if [ "$input" != large ] || [ ! -s "$cache/large.edf" ]; then
+  for f in "${s001_runs[@]}"; do
+    [ -f "$f" ] || die "missing input run $f (set EEGCLEAN_BENCH_DATA to the shared data folder)"
+  done
+fi
 
 # ---- tools ----
 [ -x /usr/bin/time ] || die "/usr/bin/time (GNU time) is missing; it measures whole-process \
@@ -108,15 +117,12 @@ case "$bin" in
 esac
 
 # ---- input ----
-s001_runs=()
-for i in 1 2 3 4 5 6 7 8; do s001_runs+=("$runs_dir/S001R0$i.edf"); done
 case "$input" in
   s001r04) edfs=("$runs_dir/S001R04.edf") ;;
   concat) edfs=("${s001_runs[@]}") ;;
   large)
     large=$cache/large.edf
     if [ ! -s "$large" ]; then
-      for f in "${s001_runs[@]}"; do [ -f "$f" ] || die "missing run $f (needed to build the large input)"; done
       [ -f "$ref/make_synthetic.py" ] || die "missing $ref/make_synthetic.py (EEGCLEAN_BENCH_REF)"
       mkdir -p "$cache"
       echo "compare_mne: generating $large once (128 ch x 60 min @ 512 Hz, ~470 MB; minutes)" >&2
@@ -124,10 +130,11 @@ case "$input" in
         "$py" "$ref/make_synthetic.py" "$large.partial.edf" "${s001_runs[@]}" >&2 \
         || die "make_synthetic.py failed"
       mv "$large.partial.edf" "$large"
-      [ -f "$large.partial.edf.channels.txt" ] && mv "$large.partial.edf.channels.txt" "$large.channels.txt"
+      if [ -f "$large.partial.edf.channels.txt" ]; then
+        mv "$large.partial.edf.channels.txt" "$large.channels.txt"
+      fi
     fi
     edfs=("$large") ;;
-  *) die "unknown --input '$input' (s001r04, concat or large)" ;;
 esac
 for f in "${edfs[@]}"; do [ -f "$f" ] || die "missing input $f (EEGCLEAN_BENCH_DATA=$data)"; done
 

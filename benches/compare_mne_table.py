@@ -119,6 +119,19 @@ def table(measurements, header_path, out_base):
                      "times summed over recordings, one output file each); MNE reads them, "
                      "concatenate_raws, and writes one file.")
 
+    # Sanity check: with --jobs 1 the stages of one process should not overlap in time.
+    overlapped = [r for r in by_side["eegclean"]
+                  if sum(r["stages"][k] for _, k in STAGES) > 1.02 * r["wall_s"]]
+    if overlapped:
+        r = overlapped[0]
+        notes.append(
+            f"WARNING: in {len(overlapped)} of {len(by_side['eegclean'])} eegclean runs the "
+            f"stage times sum to more than the whole-process wall time (rep {r['rep']}: "
+            f"{sum(r['stages'][k] for _, k in STAGES):.3f} s > {r['wall_s']:.3f} s), so "
+            "stages overlapped (e.g. a pool thread waiting inside one recording's stage "
+            "started another recording): eegclean per-stage rows are inflated; the "
+            "whole-process row is right.")
+
     widths = [max(len(str(x)) for x in col) for col in zip(cols, *table_rows)]
     print()
     for h in head_lines:

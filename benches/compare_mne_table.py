@@ -152,11 +152,16 @@ def table(measurements, header_path, out_base):
         for r in table_rows:
             f.write("| " + " | ".join(r) + " |\n")
         f.write("\n" + "\n".join(f"_{n}_\n" for n in notes))
+    # CSV: one plain header row, numbers without units, run metadata repeated on every row
+    # so files from several commits can simply be concatenated and compared.
+    meta_cols = ["input", "commit", "build", "eegclean binary", "repetitions", "date"]
     with open(out_base + ".csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["# " + "; ".join(head_lines)])
-        w.writerow(cols)
-        w.writerows(table_rows)
+        w.writerow([c.replace(" ", "_").replace("/", "_over_").replace("(", "")
+                    .replace(")", "") for c in cols + meta_cols])
+        for r in table_rows:
+            w.writerow([v.rstrip("x") if v.endswith("x") else v for v in r]
+                       + [str(header.get(k, "")) for k in meta_cols])
     print(f"\nwrote {out_base}.md and {out_base}.csv")
 
 

@@ -74,3 +74,30 @@ fn longest_keeps_the_longest_segment_and_its_annotations() {
     assert!((rec.annotations[0].onset - 1.5).abs() < 1e-12);
     assert!(rec.is_contiguous());
 }
+
+#[test]
+fn eeg_channels_at_different_rates_are_refused_with_the_rates_named() {
+    // The tiny file's `ECG` (2 Hz) declared EEG next to Fp1 (4 Hz): one stage cannot take both.
+    let dir = common::scratch();
+    let path = dir.path().join("mixed.edf");
+    std::fs::write(&path, common::tiny_edf_plus()).unwrap();
+    let yaml =
+        "name: t\ninput: { root: . }\nchannels: { eeg: [ECG] }\nstages:\n  raw: { kind: load }\n";
+    let p = Pipeline::from_source(Source::new("t.yaml", yaml)).unwrap();
+    let job = RecordingJob {
+        path: path.clone(),
+        subject: "x".into(),
+        base: "x".into(),
+    };
+    let (o, _) = run_recording(&p, &job);
+    assert_eq!(o.status, Status::Failed);
+    let e = o.error.unwrap();
+    assert!(
+        e.contains("mixed.edf") && e.contains("Fp1 4 Hz") && e.contains("ECG 2 Hz"),
+        "{e}"
+    );
+    assert!(
+        e.contains("channels:"),
+        "the message says what to change: {e}"
+    );
+}

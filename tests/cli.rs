@@ -59,15 +59,14 @@ fn one_corrupt_recording_fails_alone() {
     // Two good recordings and the CRLF-damaged one in one input folder.
     let dir = common::scratch();
     let input = dir.path().join("in");
-    for (sub, src) in [
-        ("S001", "data/eegmmidb/S001/S001R01.edf"),
-        ("S002", "data/eegmmidb/S001/S001R02.edf"),
-        ("S003", "data/corrupt/S001R04_crlf_damaged.edf"),
-    ] {
-        std::fs::create_dir_all(input.join(sub)).unwrap();
-        std::os::unix::fs::symlink(common::shared_file(src), input.join(sub).join("rec.edf"))
-            .unwrap();
-    }
+    common::link_inputs(
+        &input,
+        &[
+            ("S001/rec.edf", "data/eegmmidb/S001/S001R01.edf"),
+            ("S002/rec.edf", "data/eegmmidb/S001/S001R02.edf"),
+            ("S003/rec.edf", "data/corrupt/S001R04_crlf_damaged.edf"),
+        ],
+    );
     let p = write_pipeline(dir.path(), &input, BASIC);
     eegclean()
         .args(["run", p.to_str().unwrap(), "--jobs", "2", "--quiet"])
@@ -112,14 +111,14 @@ fn one_corrupt_recording_fails_alone() {
 fn outputs_do_not_depend_on_the_number_of_jobs() {
     let dir = common::scratch();
     let input = dir.path().join("in");
-    for r in ["R01", "R02", "R03"] {
-        std::fs::create_dir_all(input.join(r)).unwrap();
-        std::os::unix::fs::symlink(
-            common::shared_file(&format!("data/eegmmidb/S001/S001{r}.edf")),
-            input.join(r).join("x.edf"),
-        )
-        .unwrap();
-    }
+    common::link_inputs(
+        &input,
+        &[
+            ("R01/x.edf", "data/eegmmidb/S001/S001R01.edf"),
+            ("R02/x.edf", "data/eegmmidb/S001/S001R02.edf"),
+            ("R03/x.edf", "data/eegmmidb/S001/S001R03.edf"),
+        ],
+    );
     let p = write_pipeline(dir.path(), &input, BASIC);
     let mut runs = Vec::new();
     for jobs in ["1", "3"] {
@@ -197,12 +196,7 @@ fn missing_input_folder_is_a_clear_error() {
 fn a_channel_the_recording_lacks_fails_that_recording_by_name() {
     let dir = common::scratch();
     let input = dir.path().join("in");
-    std::fs::create_dir_all(&input).unwrap();
-    std::os::unix::fs::symlink(
-        common::shared_file("data/eegmmidb/S001/S001R01.edf"),
-        input.join("a.edf"),
-    )
-    .unwrap();
+    common::link_inputs(&input, &[("a.edf", "data/eegmmidb/S001/S001R01.edf")]);
     let p = write_pipeline(
         dir.path(),
         &input,
@@ -219,12 +213,7 @@ fn a_channel_the_recording_lacks_fails_that_recording_by_name() {
 fn a_filter_above_nyquist_fails_with_the_parameter_named() {
     let dir = common::scratch();
     let input = dir.path().join("in");
-    std::fs::create_dir_all(&input).unwrap();
-    std::os::unix::fs::symlink(
-        common::shared_file("data/eegmmidb/S001/S001R01.edf"),
-        input.join("a.edf"),
-    )
-    .unwrap();
+    common::link_inputs(&input, &[("a.edf", "data/eegmmidb/S001/S001R01.edf")]);
     // 160 Hz recording: Nyquist is 80 Hz.
     let p = write_pipeline(
         dir.path(),

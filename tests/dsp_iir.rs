@@ -19,16 +19,6 @@ fn random_rows(rows: usize, n: usize, seed: u64) -> Array2<f64> {
     })
 }
 
-fn max_rel(a: &[f64], b: &[f64]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    let scale = b.iter().map(|v| v.abs()).fold(0.0, f64::max);
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
-        / scale
-}
-
 /// (sfreq, order, l_freq, h_freq, n_times)
 type IirCase = (f64, usize, Option<f64>, Option<f64>, usize);
 
@@ -91,14 +81,14 @@ for i, (sf, order, l, h) in enumerate([{}]):
             .unwrap();
         let ours: Vec<f64> = sos.sections.iter().flatten().copied().collect();
         assert_eq!(ours.len(), sos_ref.len(), "case {i}: number of sections");
-        let sos_err = max_rel(&ours, sos_ref.as_slice().unwrap());
+        let sos_err = common::max_rel(&ours, sos_ref.as_slice().unwrap());
         let mut x = random_rows(2, *n, 7 + i as u64);
         sos.apply_zero_phase(x.view_mut());
         let y_ref = read_f64(dir.path().join(format!("y{i}.npy")))
             .unwrap()
             .into_dimensionality::<Ix2>()
             .unwrap();
-        let y_err = max_rel(x.as_slice().unwrap(), y_ref.as_slice().unwrap());
+        let y_err = common::max_rel(x.as_slice().unwrap(), y_ref.as_slice().unwrap());
         println!(
             "iir case {i} ({}): sos rel err {sos_err:e}, output rel err {y_err:e}, padlen {}",
             lines[i], sos.padlen

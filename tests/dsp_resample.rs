@@ -18,16 +18,6 @@ fn random_rows(rows: usize, n: usize, seed: u64) -> Array2<f64> {
     })
 }
 
-fn max_rel(a: &[f64], b: &[f64]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    let scale = b.iter().map(|v| v.abs()).fold(0.0, f64::max);
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
-        / scale
-}
-
 #[test]
 fn fft_resample_equals_mne() {
     // (from, to, n_times, npad)
@@ -73,7 +63,7 @@ for i, (fr, to, npad) in enumerate([{}]):
             .into_dimensionality::<Ix2>()
             .unwrap();
         assert_eq!(y.dim(), y_ref.dim(), "case {i}: shape");
-        let err = max_rel(y.as_slice().unwrap(), y_ref.as_slice().unwrap());
+        let err = common::max_rel(y.as_slice().unwrap(), y_ref.as_slice().unwrap());
         println!("resample case {i} ({}): rel err {err:e}", lines[i]);
         assert!(err <= 1e-8, "case {i} differs from MNE by {err:e}");
     }
@@ -133,7 +123,7 @@ for i, (fr, to) in enumerate([{}]):
             .into_dimensionality::<Ix2>()
             .unwrap();
         assert_eq!(y.dim(), y_ref.dim(), "case {i}: shape");
-        let err = max_rel(y.as_slice().unwrap(), y_ref.as_slice().unwrap());
+        let err = common::max_rel(y.as_slice().unwrap(), y_ref.as_slice().unwrap());
         println!("polyphase case {i} ({}): rel err {err:e}", lines[i]);
         assert!(
             err <= 1e-8,

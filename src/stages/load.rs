@@ -159,11 +159,7 @@ pub fn load_recording(
         )));
     }
     // Channels named in `channels:` must exist: a typo there would otherwise go unnoticed.
-    for (name, _) in spec
-        .types
-        .iter()
-        .chain(spec.bads.iter().map(|b| (b, &ChannelType::Eeg)))
-    {
+    for name in spec.types.keys().chain(&spec.bads) {
         if !candidates.iter().any(|c| &c.channel.name == name) {
             let names: Vec<&str> = candidates.iter().map(|c| c.channel.name.as_str()).collect();
             let hint = crate::spec::nearest(name, names.iter().copied())

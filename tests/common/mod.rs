@@ -74,6 +74,27 @@ pub fn run_python(code: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Largest absolute difference relative to the largest magnitude of `reference`.
+pub fn max_rel(ours: &[f64], reference: &[f64]) -> f64 {
+    assert_eq!(ours.len(), reference.len());
+    let scale = reference.iter().map(|v| v.abs()).fold(0.0, f64::max);
+    ours.iter()
+        .zip(reference)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+        / scale
+}
+
+/// Link each `(path under dir, file under ../shared)` into `dir`, creating folders: an
+/// input tree for a pipeline without copying the recordings.
+pub fn link_inputs(dir: &Path, files: &[(&str, &str)]) {
+    for (rel, shared) in files {
+        let to = dir.join(rel);
+        std::fs::create_dir_all(to.parent().expect("a file path")).unwrap();
+        std::os::unix::fs::symlink(shared_file(shared), to).unwrap();
+    }
+}
+
 /// A scratch directory that is removed when dropped.
 pub fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")

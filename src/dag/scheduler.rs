@@ -126,6 +126,12 @@ pub fn run_recording(
 ) -> (Outcome, Vec<(String, Artifact)>) {
     let n = pipeline.stages.len();
     let written = Mutex::new(Vec::new());
+    let base_dir = pipeline
+        .source
+        .path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
     let mut artifacts: Vec<Option<Artifact>> = vec![None; n];
     // Drop each artifact as soon as its last consumer has run: peak memory is the live
     // frontier of the DAG, not the sum of all stages.
@@ -145,6 +151,7 @@ pub fn run_recording(
             channels: &pipeline.channels,
             seed: pipeline.seed,
             output_root: &pipeline.output,
+            base_dir: &base_dir,
             written: &written,
         };
         let started = Instant::now();

@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use super::Recording;
 use crate::features::epochs::Epochs;
+use crate::ica::Decomposition;
 
 /// Epochs cut from one recording, with what is needed to label them.
 #[derive(Debug, Clone)]
@@ -12,6 +13,31 @@ pub struct EpochsArtifact {
     pub epochs: Epochs,
     /// Names of the channels in `epochs.data`, in order.
     pub channel_names: Vec<String>,
+}
+
+/// A fitted ICA decomposition and the channels it was fitted on; after
+/// `classify_components`, also which components are to be removed and why.
+///
+/// Labels travel with their decomposition (rather than as a separate artifact) so that a
+/// pipeline can never pair component indices with the wrong unmixing matrix.
+#[derive(Debug, Clone)]
+pub struct IcaArtifact {
+    pub decomposition: Arc<Decomposition>,
+    /// Names of the fitted channels, in the decomposition's channel order.
+    pub channel_names: Vec<String>,
+    /// Sampling rate of the recording the decomposition was fitted on.
+    pub sfreq: f64,
+    /// Set by `classify_components`.
+    pub labels: Option<ComponentLabels>,
+}
+
+/// The classification of each component of an [`IcaArtifact`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentLabels {
+    /// Component indices to remove, ascending.
+    pub excluded: Vec<usize>,
+    /// Per component: why it is excluded (empty when kept).
+    pub reasons: Vec<String>,
 }
 
 /// What flows along an edge of the pipeline DAG. A closed set, so the planner can check
@@ -24,6 +50,8 @@ pub enum Artifact {
     Written(Vec<std::path::PathBuf>),
     /// Epochs around events (from the `epoch` stage).
     Epochs(Arc<EpochsArtifact>),
+    /// An ICA decomposition (from `ica`), possibly labelled (by `classify_components`).
+    Ica(Arc<IcaArtifact>),
 }
 
 impl Artifact {
@@ -32,6 +60,7 @@ impl Artifact {
             Artifact::Continuous(_) => ArtifactKind::Continuous,
             Artifact::Written(_) => ArtifactKind::Written,
             Artifact::Epochs(_) => ArtifactKind::Epochs,
+            Artifact::Ica(_) => ArtifactKind::Ica,
         }
     }
 }
@@ -41,6 +70,7 @@ pub enum ArtifactKind {
     Continuous,
     Written,
     Epochs,
+    Ica,
 }
 
 impl fmt::Display for ArtifactKind {
@@ -49,6 +79,7 @@ impl fmt::Display for ArtifactKind {
             ArtifactKind::Continuous => "continuous recording",
             ArtifactKind::Written => "written files",
             ArtifactKind::Epochs => "epochs",
+            ArtifactKind::Ica => "ICA decomposition",
         })
     }
 }

@@ -13,7 +13,7 @@ mod recording;
 mod time;
 
 pub use annotation::Annotation;
-pub use artifact::{Artifact, ArtifactKind, EpochsArtifact};
+pub use artifact::{Artifact, ArtifactKind, ComponentLabels, EpochsArtifact, IcaArtifact};
 pub use channel::{Channel, ChannelType, Unit};
 pub use montage::{Montage, MontageError, standard_1005, standard_1005_position};
 pub use names::{eegbci_standardize, normalize_label, strip_reference_decorations};

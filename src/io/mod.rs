@@ -2,6 +2,7 @@
 
 pub mod atomic;
 pub mod edf;
+pub mod ica_file;
 pub mod npy;
 pub mod recording_edf;
 pub mod tables;

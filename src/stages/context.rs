@@ -23,6 +23,9 @@ pub struct RunContext<'a> {
     pub channels: &'a ChannelSpec,
     pub seed: u64,
     pub output_root: &'a Path,
+    /// The pipeline file's folder: relative paths in stage parameters (a model, a saved
+    /// decomposition) are taken from there, so a pipeline folder can be moved as a whole.
+    pub base_dir: &'a Path,
     /// Files written for this recording so far: removed if the recording fails, so a
     /// failed recording leaves nothing behind that looks like a result.
     pub written: &'a Mutex<Vec<PathBuf>>,
@@ -34,6 +37,11 @@ impl RunContext<'_> {
         self.output_root
             .join(format!("sub-{}", self.job.subject))
             .join(format!("{}_{suffix}", self.job.base))
+    }
+
+    /// A path from a stage parameter: absolute as given, relative to the pipeline's folder.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        self.base_dir.join(path)
     }
 
     pub fn record_written(&self, path: PathBuf) {
@@ -67,6 +75,19 @@ impl Inputs<'_> {
             Some(Artifact::Epochs(e)) => Ok(e),
             Some(other) => Err(StageError::mismatch(format!(
                 "input {slot} is {}, expected epochs",
+                other.kind()
+            ))),
+            None => Err(StageError::mismatch(format!("input {slot} is missing"))),
+        }
+    }
+}
+
+impl Inputs<'_> {
+    pub fn ica(&self, slot: usize) -> Result<&Arc<crate::data::IcaArtifact>, StageError> {
+        match self.artifacts.get(slot) {
+            Some(Artifact::Ica(i)) => Ok(i),
+            Some(other) => Err(StageError::mismatch(format!(
+                "input {slot} is {}, expected an ICA decomposition",
                 other.kind()
             ))),
             None => Err(StageError::mismatch(format!("input {slot} is missing"))),

@@ -7,10 +7,13 @@ mod error;
 mod fingerprint;
 pub mod registry;
 
+mod classify_components;
 mod covariance;
 mod epoch;
 mod filter;
+mod ica;
 mod load;
+mod reconstruct;
 mod rereference;
 mod resample;
 mod write_edf;

@@ -24,6 +24,9 @@ pub const KINDS: &[KindInfo] = &[
     super::filter::INFO,
     super::resample::INFO,
     super::write_edf::INFO,
+    super::ica::INFO,
+    super::classify_components::INFO,
+    super::reconstruct::INFO,
     super::epoch::INFO,
     super::covariance::INFO,
 ];
@@ -45,6 +48,11 @@ pub(crate) fn parse_params<'de, D: Deserializer<'de>>(
         "filter" => Box::new(super::filter::FilterParams::deserialize(d)?),
         "resample" => Box::new(super::resample::ResampleParams::deserialize(d)?),
         "write_edf" => Box::new(super::write_edf::WriteEdfParams::deserialize(d)?),
+        "ica" => Box::new(super::ica::IcaParams::deserialize(d)?),
+        "classify_components" => {
+            Box::new(super::classify_components::ClassifyParams::deserialize(d)?)
+        }
+        "reconstruct" => Box::new(super::reconstruct::ReconstructParams::deserialize(d)?),
         "epoch" => Box::new(super::epoch::EpochStageParams::deserialize(d)?),
         "covariance" => Box::new(super::covariance::CovarianceParams::deserialize(d)?),
         other => {

@@ -71,7 +71,7 @@ pub enum DetectorError {
         sample: usize,
     },
     #[error(
-        "the reference channel is constant (after filtering), so it cannot be correlated with the components; pick a channel that carries the artifact"
+        "the reference channel (EOG/ECG) is flat, so it carries no artifact to match the components against; pick a channel that records the artifact"
     )]
     ConstantReference,
     #[error(

@@ -46,6 +46,10 @@ pub fn find_heartbeats(
             why: "R-peak detection reads the first three seconds",
         });
     }
+    // A flat channel filters to rounding noise, in which MNE would find "beats".
+    if super::reference_correlation::is_constant(ecg) {
+        return Err(DetectorError::ConstantReference);
+    }
     let fir = ZeroDoubleSpec::mne_band_pass(params.l_freq, params.h_freq).design(sfreq)?;
     let mut filtered: Array1<f64> = ecg.to_owned();
     fir.apply(filtered.view_mut().insert_axis(Axis(0)));

@@ -1,6 +1,6 @@
 //! Muscle components, MNE's `ICA.find_bads_muscle` (Dharmaprani et al. 2016): the product
 //! of three logistic scores — a positive log-log spectral slope between `l_freq` and
-//! `h_freq` (Welch PSD), a topography weighted towards the periphery, and a spatially rough
+//! `h_freq` (Welch PSD as `Raw.compute_psd`), a topography weighted towards the periphery, and a spatially rough
 //! (single-focus) topography — compared with `threshold³`. Without sensor positions only the
 //! slope is used, compared with `threshold`.
 
@@ -8,7 +8,7 @@ use ndarray::{Array2, ArrayView2, Axis};
 
 use super::detector::{DetectorError, DetectorScores, check_finite_2d, check_sfreq};
 use super::sensor_projection::{DEFAULT_SPHERE_ORIGIN, topomap_coords};
-use super::welch::{DEFAULT_N_FFT, psd_welch};
+use super::welch::{psd_welch, raw_n_fft};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct MuscleParams {
@@ -91,7 +91,8 @@ pub fn muscle_scores(
     check_finite_2d("the mixing matrix", mixing_channel_space)?;
 
     // 1. slope of the log-log PSD (np.polyfit degree 1 = least squares).
-    let (psd, freqs) = psd_welch(sources, sfreq, params.l_freq, params.h_freq, DEFAULT_N_FFT)?;
+    let n_fft = raw_n_fft(sources.ncols());
+    let (psd, freqs) = psd_welch(sources, sfreq, params.l_freq, params.h_freq, n_fft)?;
     if freqs.len() < 2 {
         return Err(DetectorError::InvalidParams {
             reason: format!(

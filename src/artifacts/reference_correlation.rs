@@ -123,6 +123,11 @@ pub fn correlate_with_reference(
     }
     check_finite_2d("sources", sources)?;
     check_finite_1d("the reference channel", reference)?;
+    // Checked before filtering: a flat channel filters to rounding noise, which MNE would
+    // happily correlate.
+    if is_constant(reference) {
+        return Err(DetectorError::ConstantReference);
+    }
 
     let mut sources = sources.to_owned();
     let mut target = reference.to_owned().insert_axis(Axis(0));
@@ -141,8 +146,7 @@ pub fn correlate_with_reference(
         }
     }
     let target = target.row(0);
-    let first = target[0];
-    if target.iter().all(|&v| v == first) {
+    if is_constant(target) {
         return Err(DetectorError::ConstantReference);
     }
     let scores = correlations(&sources, target);
@@ -154,6 +158,10 @@ pub fn correlate_with_reference(
     };
     let indices = order_by_abs_score(indices, &scores);
     Ok(DetectorScores::new(scores, indices, params.threshold))
+}
+
+pub(crate) fn is_constant(x: ArrayView1<f64>) -> bool {
+    x.iter().all(|&v| v == x[0])
 }
 
 fn correlations(sources: &Array2<f64>, target: ArrayView1<f64>) -> Vec<f64> {

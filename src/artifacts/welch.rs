@@ -1,7 +1,8 @@
-//! Welch power spectral density as MNE's `psd_array_welch` with its defaults (what
-//! `Raw.compute_psd()` uses): 256-point segments without overlap, periodic Hamming window,
-//! each segment's mean removed, one-sided density scaling (`scipy.signal.spectrogram`), mean
-//! over segments, frequencies kept in [fmin, fmax] inclusive.
+//! Welch power spectral density as MNE's `psd_array_welch` with its defaults, as
+//! `Raw.compute_psd()` calls it: segments of `n_fft` samples without overlap (for a Raw,
+//! n_fft = min(n_times, 2048)), periodic Hamming window, each segment's mean removed,
+//! one-sided density scaling (`scipy.signal.spectrogram`), mean over segments, frequencies
+//! kept in [fmin, fmax] inclusive.
 
 use ndarray::{Array2, ArrayView2};
 use rustfft::FftPlanner;
@@ -10,8 +11,11 @@ use rustfft::num_complex::Complex;
 use super::detector::DetectorError;
 use crate::dsp::Window;
 
-/// MNE's default segment length.
-pub const DEFAULT_N_FFT: usize = 256;
+/// `Raw.compute_psd`'s segment length: min(n_times, 2048) (MNE's legacy default, which
+/// overrides `psd_array_welch`'s own 256).
+pub fn raw_n_fft(n_times: usize) -> usize {
+    n_times.min(2048)
+}
 
 /// PSD of each row (rows × frequencies) and the frequencies, for `n_fft`-sample segments.
 pub fn psd_welch(

@@ -181,6 +181,12 @@ def run(case, raw, n_components, ecg="ECG", eog="EOG", eog_abs=0.5, ecg_abs=0.5)
     put("eog_z", *ica.find_bads_eog(raw, ch_name=eog))
     put("eog_abs", *ica.find_bads_eog(raw, ch_name=eog, measure="correlation",
                                       threshold=eog_abs))
+    np.save(os.path.join(d, "components.npy"), ica.get_components())
+    picks = [raw.ch_names.index(c) for c in ica.ch_names]
+    np.save(os.path.join(d, "positions.npy"),
+            np.array([raw.info["chs"][i]["loc"][:3] for i in picks]))
+    res["has_positions"] = bool(mne.utils.check._check_ch_locs(raw.info, picks=picks))
+    put("muscle", *ica.find_bads_muscle(raw))
     with open(os.path.join(d, "results.json"), "w") as f:
         json.dump(res, f)
 
@@ -191,6 +197,7 @@ raw.set_channel_types({"ECG": "ecg", "EOG": "eog", "EMG": "emg", "acc1": "misc",
                        "acc2": "misc", "acc3": "misc", "Trigger": "stim"})
 raw.crop(0, 120)
 raw.filter(1.0, 40.0, picks="eeg")
+raw.set_montage("standard_1005")
 run("bdf", raw, 8)
 
 # Synthetic: 16 EEG channels at 200 Hz, 60 s, mixing a heartbeat (QRS-like spikes at
@@ -253,6 +260,21 @@ fn check_case(dir: &Path, case: &str) {
     let eog = load1(d.join("eog.npy"));
     let sfreq = res["sfreq"].as_f64().unwrap();
     check_eog(&res, case, sources.view(), eog.view(), sfreq);
+    let components = load2(d.join("components.npy"));
+    let positions = load2(d.join("positions.npy"));
+    let positions = res["has_positions"]
+        .as_bool()
+        .unwrap()
+        .then_some(positions.view());
+    let muscle = muscle_scores(
+        sources.view(),
+        components.view(),
+        positions,
+        sfreq,
+        &MuscleParams::default(),
+    )
+    .unwrap();
+    compare(&res, case, "muscle", &muscle, 1e-9);
 
     if res["ecg_is_flat"].as_bool().unwrap() {
         // MNE detects "heartbeats" in the rounding noise of the filtered flat channel; we
@@ -349,4 +371,274 @@ fn zero_double_firwin2_filter_matches_mne_filter_data() {
         println!("zero-double {name}: rel err {e:e}");
         assert!(e <= 1e-10, "zero-double {name}: rel err {e:e}");
     }
+}
+
+/// Small deterministic inputs for the error paths: 3 components × 20 s at 100 Hz.
+fn toy() -> (Array2<f64>, Array1<f64>, f64) {
+    let sfreq = 100.0;
+    let n = 2000;
+    let sources = Array2::from_shape_fn((3, n), |(c, t)| {
+        let t = t as f64 / sfreq;
+        (2.0 * std::f64::consts::PI * (3.0 + c as f64 * 4.0) * t).sin() + 0.1 * (7.3 * t).cos()
+    });
+    let reference = Array1::from_shape_fn(n, |t| (t as f64 * 0.37).sin() * 1e-4);
+    (sources, reference, sfreq)
+}
+
+fn assert_hint(err: &DetectorError, hint: &str) {
+    let msg = err.to_string();
+    assert!(msg.contains(hint), "message {msg:?} should say {hint:?}");
+}
+
+#[test]
+fn shape_mismatches_are_refused() {
+    let (sources, reference, sfreq) = toy();
+    let short = reference.slice(ndarray::s![..100]);
+    let err = correlate_with_reference(sources.view(), short, sfreq, &CorrelationParams::eog())
+        .unwrap_err();
+    assert!(matches!(err, DetectorError::Shape { .. }));
+    assert_hint(&err, "same decomposition and recording");
+    let err = ctps_scores(sources.view(), short, sfreq, &CtpsParams::default()).unwrap_err();
+    assert!(matches!(err, DetectorError::Shape { .. }));
+    // mixing with the wrong number of components, positions with the wrong number of rows
+    let mixing = Array2::<f64>::ones((4, 2));
+    let err = muscle_scores(
+        sources.view(),
+        mixing.view(),
+        None,
+        sfreq,
+        &MuscleParams::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, DetectorError::Shape { .. }));
+    let mixing = Array2::from_shape_fn((4, 3), |(i, j)| (i * 3 + j) as f64 + 1.0);
+    let positions = Array2::from_shape_fn((5, 3), |(i, j)| 0.01 * (i + j + 1) as f64);
+    let err = muscle_scores(
+        sources.view(),
+        mixing.view(),
+        Some(positions.view()),
+        sfreq,
+        &MuscleParams::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, DetectorError::Shape { .. }));
+}
+
+#[test]
+fn too_short_recordings_are_refused() {
+    let (sources, reference, sfreq) = toy();
+    // R-peak detection reads the first three seconds (MNE fails on ≤ 2 s).
+    let two_s = ndarray::s![.., ..200];
+    let err = ctps_scores(
+        sources.slice(two_s),
+        reference.slice(ndarray::s![..200]),
+        sfreq,
+        &CtpsParams::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, DetectorError::TooShort { needed: 201, .. }));
+    assert_hint(&err, "use a longer recording");
+    let err = correlate_with_reference(
+        sources.slice(ndarray::s![.., ..1]),
+        reference.slice(ndarray::s![..1]),
+        sfreq,
+        &CorrelationParams::eog(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, DetectorError::TooShort { .. }));
+}
+
+#[test]
+fn non_finite_values_are_refused() {
+    let (mut sources, mut reference, sfreq) = toy();
+    reference[17] = f64::NAN;
+    let err = correlate_with_reference(
+        sources.view(),
+        reference.view(),
+        sfreq,
+        &CorrelationParams::eog(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        DetectorError::NotFinite {
+            what: "the reference channel",
+            row: 0,
+            sample: 17
+        }
+    );
+    assert_hint(&err, "interpolate");
+    let err = ctps_scores(
+        sources.view(),
+        reference.view(),
+        sfreq,
+        &CtpsParams::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, DetectorError::NotFinite { sample: 17, .. }));
+    reference[17] = 0.0;
+    sources[[2, 5]] = f64::INFINITY;
+    let err = correlate_with_reference(
+        sources.view(),
+        reference.view(),
+        sfreq,
+        &CorrelationParams::eog(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        DetectorError::NotFinite {
+            what: "sources",
+            row: 2,
+            sample: 5
+        }
+    );
+    let mixing = Array2::from_shape_fn((4, 3), |(i, j)| (i * 3 + j) as f64 + 1.0);
+    let err = muscle_scores(
+        sources.view(),
+        mixing.view(),
+        None,
+        sfreq,
+        &MuscleParams::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, DetectorError::NotFinite { row: 2, .. }));
+}
+
+#[test]
+fn flat_reference_channels_are_refused() {
+    let (sources, reference, sfreq) = toy();
+    let flat = Array1::from_elem(reference.len(), 3e-6);
+    for params in [CorrelationParams::eog(), CorrelationParams::ecg()] {
+        let err =
+            correlate_with_reference(sources.view(), flat.view(), sfreq, &params).unwrap_err();
+        assert_eq!(err, DetectorError::ConstantReference);
+        assert_hint(&err, "pick a channel that records the artifact");
+    }
+    let err = ctps_scores(sources.view(), flat.view(), sfreq, &CtpsParams::default()).unwrap_err();
+    assert_eq!(err, DetectorError::ConstantReference);
+}
+
+#[test]
+fn missing_sensor_positions_are_refused() {
+    let (sources, _, sfreq) = toy();
+    let mixing = Array2::from_shape_fn((4, 3), |(i, j)| ((i * 3 + j) as f64).sin());
+    let mut positions = Array2::from_shape_fn((4, 3), |(i, j)| {
+        [
+            [0.07, 0.0, 0.05],
+            [0.0, 0.07, 0.05],
+            [-0.07, 0.0, 0.05],
+            [0.0, -0.07, 0.05],
+        ][i][j]
+    });
+    // Sanity: complete positions work.
+    muscle_scores(
+        sources.view(),
+        mixing.view(),
+        Some(positions.view()),
+        sfreq,
+        &MuscleParams::default(),
+    )
+    .unwrap();
+    let zeros = Array2::<f64>::zeros((4, 3));
+    let err = muscle_scores(
+        sources.view(),
+        mixing.view(),
+        Some(zeros.view()),
+        sfreq,
+        &MuscleParams::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, DetectorError::NoPositions { .. }));
+    assert_hint(&err, "set a montage");
+    positions[[1, 2]] = f64::NAN;
+    let err = muscle_scores(
+        sources.view(),
+        mixing.view(),
+        Some(positions.view()),
+        sfreq,
+        &MuscleParams::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("channel 1 (of 4)"), "{err}");
+}
+
+#[test]
+fn invalid_parameters_are_refused() {
+    let (sources, reference, sfreq) = toy();
+    let half_band = CorrelationParams {
+        h_freq: None,
+        ..CorrelationParams::eog()
+    };
+    let err =
+        correlate_with_reference(sources.view(), reference.view(), sfreq, &half_band).unwrap_err();
+    assert!(matches!(err, DetectorError::InvalidParams { .. }));
+    assert_hint(&err, "both l_freq and h_freq");
+    let err = correlate_with_reference(
+        sources.view(),
+        reference.view(),
+        0.0,
+        &CorrelationParams::eog(),
+    )
+    .unwrap_err();
+    assert_eq!(err, DetectorError::InvalidSampleRate { sfreq: 0.0 });
+    // 10 Hz low-pass edge at 15 Hz sampling: the filter design error comes through.
+    let err = correlate_with_reference(
+        sources.view(),
+        reference.view(),
+        15.0,
+        &CorrelationParams::eog(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, DetectorError::Filter(_)), "{err:?}");
+    assert_hint(&err, "lower h_freq");
+    let mixing = Array2::from_shape_fn((4, 3), |(i, j)| ((i * 3 + j) as f64).sin());
+    let err = muscle_scores(
+        sources.view(),
+        mixing.view(),
+        None,
+        sfreq,
+        &MuscleParams {
+            l_freq: 45.0,
+            h_freq: 7.0,
+            ..MuscleParams::default()
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(err, DetectorError::InvalidParams { .. }));
+    let err = ctps_scores(
+        sources.view(),
+        reference.view(),
+        sfreq,
+        &CtpsParams {
+            threshold: f64::NAN,
+            ..CtpsParams::default()
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(err, DetectorError::InvalidParams { .. }));
+}
+
+#[test]
+fn beats_only_where_no_epoch_fits_is_no_heartbeats() {
+    // One sharp beat 0.1 s into the recording: the only R peaks found (the beat and filter
+    // ringing) lie within the first second, so no −1..0.5 s epoch fits.
+    let (sources, _, sfreq) = toy();
+    let n = sources.ncols();
+    let ecg = Array1::from_shape_fn(n, |t| {
+        let dt = (t as f64 - 10.0) / sfreq;
+        (-0.5 * (dt / 0.01).powi(2)).exp() * 1e-3
+    });
+    let beats = find_heartbeats(ecg.view(), sfreq, &HeartbeatParams::default()).unwrap();
+    assert!(
+        !beats.is_empty() && beats.iter().all(|&b| b < 100),
+        "beats {beats:?}"
+    );
+    let params = CtpsParams {
+        tmin: -1.0,
+        ..CtpsParams::default()
+    };
+    let err = ctps_scores(sources.view(), ecg.view(), sfreq, &params).unwrap_err();
+    assert_eq!(err, DetectorError::NoHeartbeats);
+    assert_hint(&err, "check that the channel carries the ECG");
 }

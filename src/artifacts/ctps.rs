@@ -164,7 +164,7 @@ impl AnalyticSignal {
         // h = 1 at DC (and at Nyquist for even n), 2 for positive, 0 for negative freqs.
         let half = n.div_ceil(2);
         for (k, b) in self.buf.iter_mut().enumerate() {
-            let h = if k == 0 || (n % 2 == 0 && k == n / 2) {
+            let h = if k == 0 || (n.is_multiple_of(2) && k == n / 2) {
                 1.0
             } else if k < half {
                 2.0

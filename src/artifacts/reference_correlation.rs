@@ -175,21 +175,58 @@ fn correlations(sources: &Array2<f64>, target: ArrayView1<f64>) -> Vec<f64> {
 /// channels): all flagged components ordered by |score| descending across channels,
 /// each listed once at its best position.
 pub fn merged_indices(results: &[DetectorScores]) -> Vec<usize> {
-    let mut all: Vec<(usize, f64)> = results
+    // Concatenated per channel in index order, as MNE concatenates its per-channel lists.
+    let all: Vec<(usize, f64)> = results
         .iter()
-        .flat_map(|r| r.indices.iter().map(move |&i| (i, r.scores[i])))
+        .flat_map(|r| {
+            (0..r.flagged.len())
+                .filter(|&i| r.flagged[i])
+                .map(move |i| (i, r.scores[i]))
+        })
         .collect();
     // numpy argsort()[::-1] on |score|: descending, later entries first among ties.
     let mut order: Vec<usize> = (0..all.len()).collect();
     order.sort_by(|&a, &b| all[a].1.abs().total_cmp(&all[b].1.abs()).then(a.cmp(&b)));
     order.reverse();
-    let sorted: Vec<(usize, f64)> = order.iter().map(|&k| all[k]).collect();
-    all.clear();
-    let mut out = Vec::new();
-    for (i, _) in sorted {
-        if !out.contains(&i) {
-            out.push(i);
+    let mut out: Vec<usize> = Vec::new();
+    for k in order {
+        if !out.contains(&all[k].0) {
+            out.push(all[k].0);
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merged_indices_rank_across_channels_and_drop_repeats() {
+        // Channel A flags 0 (r = -0.9) and 3 (0.5); channel B flags 3 (0.95) and 1 (0.6).
+        // MNE: concatenated [0, 3, 1, 3] with |r| [0.9, 0.5, 0.6, 0.95] → argsort desc
+        // [3, 0, 1, 3] → unique in order [3, 0, 1].
+        let a = DetectorScores::new(vec![-0.9, 0.1, 0.0, 0.5], vec![0, 3], 3.0);
+        let b = DetectorScores::new(vec![0.2, 0.6, 0.0, 0.95], vec![3, 1], 3.0);
+        assert_eq!(merged_indices(&[a, b]), vec![3, 0, 1]);
+    }
+
+    #[test]
+    fn pearson_matches_the_definition() {
+        let x = ndarray::array![1.0, 2.0, 4.0, 7.0, 11.0];
+        let y = ndarray::array![2.0, 1.0, 5.0, 6.0, 13.0];
+        let (mx, my) = (5.0, 5.4);
+        let sxy: f64 = x.iter().zip(&y).map(|(a, b)| (a - mx) * (b - my)).sum();
+        let sxx: f64 = x.iter().map(|a| (a - mx) * (a - mx)).sum();
+        let syy: f64 = y.iter().map(|b| (b - my) * (b - my)).sum();
+        let r = pearson_r(x.view(), y.view());
+        assert!((r - sxy / (sxx * syy).sqrt()).abs() < 1e-15);
+        assert!(
+            pearson_r(
+                ndarray::array![1.0, 1.0, 1.0].view(),
+                y.slice(ndarray::s![..3])
+            )
+            .is_nan()
+        );
+    }
 }

@@ -78,7 +78,7 @@ pub fn psd_welch(
             for (o, k) in out.iter_mut().zip(k0..k1) {
                 let mut p = buf[k].norm_sqr() * scale;
                 // One-sided: double all but DC and (for even n_fft) Nyquist.
-                let nyquist = n_fft % 2 == 0 && k == n_fft / 2;
+                let nyquist = n_fft.is_multiple_of(2) && k == n_fft / 2;
                 if k != 0 && !nyquist {
                     p *= 2.0;
                 }

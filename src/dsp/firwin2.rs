@@ -56,7 +56,7 @@ pub fn firwin2(
             "a frequency must not occur more than twice, nor 0 or Nyquist twice",
         ));
     }
-    if numtaps % 2 == 0 && gain[last] != 0.0 {
+    if numtaps.is_multiple_of(2) && gain[last] != 0.0 {
         return Err(invalid(
             "an even-length (type II) filter must have zero gain at Nyquist; use an odd length",
         ));

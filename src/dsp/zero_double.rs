@@ -134,7 +134,7 @@ impl ZeroDoubleSpec {
         // two (MNE's zero-double rule); odd only if the gain at Nyquist is 1.
         let n = ((secs * sfreq).ceil() as usize).max(1);
         let mut n = n.next_power_of_two();
-        if n % 2 == 0 && gain[gain.len() - 1] == 1.0 {
+        if n.is_multiple_of(2) && gain[gain.len() - 1] == 1.0 {
             n += 1;
         }
         for f in freq.iter_mut() {

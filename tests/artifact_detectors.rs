@@ -200,10 +200,17 @@ raw.filter(1.0, 40.0, picks="eeg")
 raw.set_montage("standard_1005")
 run("bdf", raw, 8)
 
-# Synthetic: 16 EEG channels at 200 Hz, 60 s, mixing a heartbeat (QRS-like spikes at
+# A real 9.6 s EDF at 128 Hz with ECG and EOG channels: shorter than MNE's 10 s filters.
+raw = mne.io.read_raw_edf(sys.argv[3], preload=True)
+raw.set_channel_types({"ECG ECG1": "ecg", "ECG ECG2": "ecg", "EOG VEOG_I": "eog",
+                       "EOG VEOG_II": "eog", "DIG DTRIG": "stim", "REF_EEG REF_EEG": "misc"})
+run("edf", raw, 10, ecg="ECG ECG1", eog="EOG VEOG_II", ecg_abs=0.3, eog_abs=0.3)
+
+# Synthetic: 16 EEG channels at 125 Hz (so epoch edges and QRS windows fall on half
+# samples), 60 s, mixing a heartbeat (QRS-like spikes at
 # ~72 bpm with jitter), blinks and 10 coloured-noise sources.
 rng = np.random.default_rng(7)
-sf, n = 200.0, 12000
+sf, n = 125.0, 7500
 t = np.arange(n) / sf
 beats = np.cumsum(rng.uniform(0.75, 0.9, 90))
 beats = beats[beats < t[-1] - 0.1]
@@ -311,11 +318,17 @@ fn check_case(dir: &Path, case: &str) {
 fn mne_fitted_icas_ctps_ecg_and_eog_scores_match() {
     let dir = common::scratch();
     let bdf = common::shared_file("data/eog/multiple_annotation_chans.bdf");
+    let edf = common::shared_file("data/eog/test_edf_stim_channel.edf");
     common::run_python(
         MNE_ORACLE,
-        &[dir.path().to_str().unwrap(), bdf.to_str().unwrap()],
+        &[
+            dir.path().to_str().unwrap(),
+            bdf.to_str().unwrap(),
+            edf.to_str().unwrap(),
+        ],
     );
     check_case(dir.path(), "bdf");
+    check_case(dir.path(), "edf");
     check_case(dir.path(), "synthetic");
 }
 

@@ -6,7 +6,7 @@
 //! with Kuiper's statistic. A component's score is its largest normalised Kuiper index
 //! over the epoch; threshold 'auto' is 0.3.
 
-use ndarray::{Array2, ArrayView1, ArrayView2, s};
+use ndarray::{ArrayView1, ArrayView2, s};
 use rustfft::FftPlanner;
 use rustfft::num_complex::Complex;
 use std::f64::consts::PI;
@@ -108,17 +108,17 @@ pub fn ctps_scores(
     let scores: Vec<f64> = sources
         .outer_iter()
         .map(|source| {
-            // phases[t][epoch]
-            let mut phases = Array2::<f64>::zeros((n_times, n_epochs));
+            // phases[t * n_epochs + epoch]: one contiguous run of trials per time slice.
+            let mut phases = vec![0.0; n_times * n_epochs];
             for (e, &st) in starts.iter().enumerate() {
                 let seg = source.slice(s![st..st + n_times]);
-                let ph = hilbert.normalized_phase(seg);
-                phases.column_mut(e).assign(&ndarray::aview1(&ph));
+                for (t, ph) in hilbert.normalized_phase(seg).into_iter().enumerate() {
+                    phases[t * n_epochs + e] = ph;
+                }
             }
             let mut best = f64::NEG_INFINITY;
-            for mut row in phases.outer_iter_mut() {
-                let sorted = row.as_slice_mut().expect("rows of a standard-layout array");
-                let pk = kuiper_index(sorted);
+            for slice in phases.chunks_mut(n_epochs) {
+                let pk = kuiper_index(slice);
                 if pk.is_nan() || best.is_nan() {
                     best = f64::NAN; // numpy's max propagates NaN
                 } else {

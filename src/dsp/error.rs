@@ -61,6 +61,8 @@ pub enum FilterError {
         "IIR filter is unstable (a pole lies outside the unit circle); lower the order or widen the band"
     )]
     IirUnstable,
+    #[error("firwin2 design: {reason}")]
+    Firwin2 { reason: String },
     #[error("resample: {reason}")]
     Resample { reason: String },
 }

@@ -26,8 +26,15 @@ pub struct OverlapAdd {
 
 impl OverlapAdd {
     pub fn new(taps: &[f64], n_times: usize) -> Self {
+        let n_edge = taps.len().min(n_times).saturating_sub(1);
+        Self::with_edge(taps, n_times, n_edge)
+    }
+
+    /// As [`OverlapAdd::new`] but with an explicit reflect-padding length: MNE's
+    /// 'zero-double' phase pads by the length of the single-pass filter while applying
+    /// the (twice as long) forward-backward filter.
+    pub fn with_edge(taps: &[f64], n_times: usize, n_edge: usize) -> Self {
         let n_h = taps.len();
-        let n_edge = n_h.min(n_times).saturating_sub(1);
         let n_x = n_times + 2 * n_edge;
         let n_fft = overlap_add_n_fft(n_h, n_x);
         let mut planner = FftPlanner::<f64>::new();

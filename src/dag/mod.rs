@@ -8,5 +8,7 @@ mod scheduler;
 mod summary;
 
 pub use discover::{DiscoverError, Selection, discover};
-pub use scheduler::{Event, Outcome, RunOptions, Status, run, run_recording};
+pub use scheduler::{
+    Event, Outcome, RunOptions, Status, run, run_recording, run_recording_keeping,
+};
 pub use summary::{summary_table, write_summary};

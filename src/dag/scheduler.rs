@@ -124,6 +124,17 @@ pub fn run_recording(
     pipeline: &Pipeline,
     job: &RecordingJob,
 ) -> (Outcome, Vec<(String, Artifact)>) {
+    run_recording_keeping(pipeline, job, &[])
+}
+
+/// [`run_recording`], also returning the artifacts of the stages named in `keep` (which
+/// are then not freed after their last consumer), e.g. to compare a stage's input with
+/// its output.
+pub fn run_recording_keeping(
+    pipeline: &Pipeline,
+    job: &RecordingJob,
+    keep: &[&str],
+) -> (Outcome, Vec<(String, Artifact)>) {
     let n = pipeline.stages.len();
     let written = Mutex::new(Vec::new());
     let base_dir = pipeline
@@ -139,6 +150,12 @@ pub fn run_recording(
     for node in &pipeline.stages {
         for &j in &node.inputs {
             consumers_left[j] += 1;
+        }
+    }
+    let kept = |node: &crate::spec::StageNode| keep.contains(&node.id.as_str());
+    for (i, node) in pipeline.stages.iter().enumerate() {
+        if kept(node) {
+            consumers_left[i] += 1;
         }
     }
     let mut timings = Vec::with_capacity(n);
@@ -205,10 +222,11 @@ pub fn run_recording(
             .iter()
             .zip(artifacts)
             .filter(|(node, _)| {
-                !pipeline
-                    .stages
-                    .iter()
-                    .any(|c| c.inputs.iter().any(|&j| pipeline.stages[j].id == node.id))
+                kept(node)
+                    || !pipeline
+                        .stages
+                        .iter()
+                        .any(|c| c.inputs.iter().any(|&j| pipeline.stages[j].id == node.id))
             })
             .filter_map(|(node, a)| a.map(|a| (node.id.clone(), a)))
             .collect()

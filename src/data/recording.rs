@@ -55,6 +55,40 @@ impl Recording {
         self.channels.iter().position(|c| c.name == name)
     }
 
+    /// `[start, stop)` sample spans of `BAD*` annotations (case-insensitive), as MNE's
+    /// `_annotations_starts_stops` computes them: onset and end truncated to samples.
+    pub fn bad_spans(&self) -> Vec<(usize, usize)> {
+        let n = self.n_samples();
+        let at = |t: f64| ((t * self.sfreq).max(0.0) as usize).min(n);
+        let mut spans: Vec<(usize, usize)> = self
+            .annotations
+            .iter()
+            .filter(|a| a.description.to_ascii_lowercase().starts_with("bad"))
+            .map(|a| {
+                (
+                    at(a.onset),
+                    at(a.onset + a.duration.unwrap_or(0.0).max(0.0)),
+                )
+            })
+            .filter(|(a, b)| b > a)
+            .collect();
+        spans.sort_unstable();
+        spans
+    }
+
+    /// Indices of the samples outside every `BAD*` span, then every `decim`-th of those
+    /// (MNE's `reject_by_annotation='omit'` followed by decimation).
+    pub fn good_samples(&self, decim: usize) -> Vec<usize> {
+        let mut keep = vec![true; self.n_samples()];
+        for (a, b) in self.bad_spans() {
+            keep[a..b].iter_mut().for_each(|k| *k = false);
+        }
+        (0..keep.len())
+            .filter(|&i| keep[i])
+            .step_by(decim.max(1))
+            .collect()
+    }
+
     /// Record a processing step in every touched channel's prefiltering text, which the
     /// EDF writer puts in the header (so a reader of our files sees what was done).
     pub fn note_prefilter(&mut self, channels: &[usize], text: &str) {
@@ -65,5 +99,36 @@ impl Recording {
             }
             p.push_str(text);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::StartTime;
+
+    #[test]
+    fn good_samples_omit_bad_spans_then_decimate() {
+        let sfreq = 10.0;
+        let rec = Recording {
+            source: "x.edf".into(),
+            sfreq,
+            data: Array2::zeros((1, 40)),
+            channels: Vec::new(),
+            annotations: vec![
+                Annotation::new(0.25, Some(0.5), "BAD_muscle"),
+                Annotation::new(1.0, Some(1.0), "T1"),
+                Annotation::new(3.5, Some(10.0), "bad_end"),
+            ],
+            start: StartTime::default(),
+            patient: String::new(),
+            recording_id: String::new(),
+            segments: Vec::new(),
+        };
+        // Naive reference: a sample is bad when its index lies in [⌊onset·sf⌋, ⌊end·sf⌋).
+        let bad = |i: usize| (2..7).contains(&i) || (35..40).contains(&i);
+        let naive: Vec<usize> = (0..40).filter(|&i| !bad(i)).step_by(3).collect();
+        assert_eq!(rec.good_samples(3), naive);
+        assert_eq!(rec.bad_spans(), vec![(2, 7), (35, 40)]);
     }
 }

@@ -15,9 +15,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::registry::KindInfo;
 use super::{Fingerprint, Inputs, ParamError, RunContext, Stage, StageError, StageParams};
+use crate::artifacts::ctps::{CtpsParams, ctps_scores};
 use crate::artifacts::iclabel::{
     CLASS_NAMES, IcLabelError, IcLabelNet, compute_features, eeglab_weights, find_model,
 };
+use crate::artifacts::muscle::{MuscleParams, muscle_scores};
+use crate::artifacts::reference_correlation::{
+    CorrelationParams, Measure, correlate_with_reference,
+};
+use crate::artifacts::{DetectorError, DetectorScores};
 use crate::data::{Artifact, ArtifactKind, ChannelType, ComponentLabels, IcaArtifact, Recording};
 use crate::io::tables;
 use crate::stage_params;
@@ -35,10 +41,19 @@ pub const INFO: KindInfo = KindInfo {
               refuses seeg/ecog channels (use `iclabel: false` for iEEG). When the model or \
               the positions are missing, `if_unavailable: fail` (default) fails the \
               recording; `skip` classifies without ICLabel and says so in the `notes` \
-              column. `exclude: [0, 3]` adds components by hand. Writes \
+              column. MNE's rules (reference scores computed outside `BAD*` spans): `eog` \
+              (on by default; `channels:` the EOG channels or proxies such as [Fp1, Fp2], \
+              default every eog-typed channel; `measure: zscore` adaptive z-scoring of the \
+              1–10 Hz correlations with `threshold: 3.0`, or `correlation` with |r| > \
+              threshold), `ecg` (on by default; `channel:` default the first ecg-typed one; \
+              `method: ctps` Kuiper index > 0.3, or `correlation`), `muscle` (off by default; \
+              `muscle: true` or `{threshold: 0.5}`: 7–45 Hz slope, peripheral focus and \
+              smoothness, flagged above threshold^criteria). A rule without its channel, or \
+              whose reference is flat, is skipped with a note. `exclude: [0, 3]` adds \
+              components by hand. Writes \
               `<base>_desc-<id>_components.parquet`: component, iclabel_label, p_<class> \
-              for the 7 classes, every rule's score, excluded, reason (rule, value, \
-              threshold), notes.",
+              for the 7 classes, every rule's score (eog_<ch>_r, ecg_<ch>_ctps or _r, \
+              muscle_score), excluded, reason (rule, value, threshold), notes.",
     inputs: &[ArtifactKind::Ica, ArtifactKind::Continuous],
     output: ArtifactKind::Ica,
     example: "raw: { kind: load }\n\
@@ -46,7 +61,8 @@ pub const INFO: KindInfo = KindInfo {
               filtered: { kind: filter, after: [reref], l_freq: 1.0, h_freq: 40.0 }\n\
               ica: { kind: ica, after: [filtered], n_components: 15 }\n\
               labels: { kind: classify_components, after: [ica, filtered], iclabel: { threshold: 0.5, if_unavailable: skip } }\n\
-              by_hand: { kind: classify_components, after: [ica, filtered], iclabel: false, exclude: [0] }\n",
+              by_hand: { kind: classify_components, after: [ica, filtered], iclabel: false, exclude: [0] }\n\
+              rules: { kind: classify_components, after: [ica, filtered], iclabel: false, eog: { channels: [Fp1, Fp2], threshold: 3.0 }, ecg: false, muscle: { threshold: 0.5 } }\n",
 };
 
 /// ICLabel class names (mne-icalabel's) with the short names also accepted in YAML.
@@ -154,12 +170,257 @@ fn iclabel_on() -> Toggle<IcLabelRule> {
     Toggle(Some(IcLabelRule::default()))
 }
 
+fn default_measure() -> String {
+    "zscore".into()
+}
+
+fn default_eog_threshold() -> f64 {
+    3.0
+}
+
+/// The `eog:` block: MNE's `find_bads_eog`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EogRule {
+    /// Reference channels; empty = every EOG-typed channel of the recording.
+    #[serde(default)]
+    pub channels: Vec<String>,
+    #[serde(default = "default_eog_threshold")]
+    pub threshold: f64,
+    #[serde(default = "default_measure")]
+    pub measure: String,
+    #[serde(default)]
+    pub l_freq: Option<f64>,
+    #[serde(default)]
+    pub h_freq: Option<f64>,
+}
+
+impl Default for EogRule {
+    fn default() -> Self {
+        Self {
+            channels: Vec::new(),
+            threshold: default_eog_threshold(),
+            measure: default_measure(),
+            l_freq: None,
+            h_freq: None,
+        }
+    }
+}
+
+fn default_ctps() -> String {
+    "ctps".into()
+}
+
+/// The `ecg:` block: MNE's `find_bads_ecg`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EcgRule {
+    /// Reference channel; none = the first ECG-typed channel of the recording.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// `ctps` (default, as MNE) or `correlation`.
+    #[serde(default = "default_ctps")]
+    pub method: String,
+    /// Default: 0.3 for ctps (Kuiper index), 3.0 z-score for correlation.
+    #[serde(default)]
+    pub threshold: Option<f64>,
+}
+
+impl Default for EcgRule {
+    fn default() -> Self {
+        Self {
+            channel: None,
+            method: default_ctps(),
+            threshold: None,
+        }
+    }
+}
+
+fn default_muscle_threshold() -> f64 {
+    0.5
+}
+
+/// The `muscle:` block: MNE's `find_bads_muscle`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MuscleRule {
+    #[serde(default = "default_muscle_threshold")]
+    pub threshold: f64,
+    #[serde(default)]
+    pub l_freq: Option<f64>,
+    #[serde(default)]
+    pub h_freq: Option<f64>,
+}
+
+impl Default for MuscleRule {
+    fn default() -> Self {
+        Self {
+            threshold: default_muscle_threshold(),
+            l_freq: None,
+            h_freq: None,
+        }
+    }
+}
+
+fn eog_on() -> Toggle<EogRule> {
+    Toggle(Some(EogRule::default()))
+}
+
+fn ecg_on() -> Toggle<EcgRule> {
+    Toggle(Some(EcgRule::default()))
+}
+
+fn muscle_off() -> Toggle<MuscleRule> {
+    Toggle(None)
+}
+
 stage_params! {
     pub struct ClassifyParams {
         #[serde(default = "iclabel_on")]
         pub iclabel: Toggle<IcLabelRule>,
+        #[serde(default = "eog_on")]
+        pub eog: Toggle<EogRule>,
+        #[serde(default = "ecg_on")]
+        pub ecg: Toggle<EcgRule>,
+        #[serde(default = "muscle_off")]
+        pub muscle: Toggle<MuscleRule>,
         #[serde(default)]
         pub exclude: Vec<usize>,
+    }
+}
+
+#[derive(Debug)]
+struct CheckedEog {
+    channels: Vec<String>,
+    params: CorrelationParams,
+}
+
+#[derive(Debug)]
+enum EcgMethod {
+    Ctps(CtpsParams),
+    Correlation(CorrelationParams),
+}
+
+#[derive(Debug)]
+struct CheckedEcg {
+    channel: Option<String>,
+    method: EcgMethod,
+}
+
+fn band(
+    field: &'static str,
+    l: Option<f64>,
+    h: Option<f64>,
+    default: (f64, f64),
+) -> Result<(f64, f64), ParamError> {
+    let (l, h) = (l.unwrap_or(default.0), h.unwrap_or(default.1));
+    if !(l.is_finite() && h.is_finite() && 0.0 < l && l < h) {
+        return Err(ParamError::new(
+            field,
+            format!("l_freq {l} and h_freq {h} must satisfy 0 < l_freq < h_freq"),
+        ));
+    }
+    Ok((l, h))
+}
+
+fn positive(field: &'static str, v: f64) -> Result<f64, ParamError> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(ParamError::new(
+            field,
+            format!("threshold must be a positive number, got {v}"),
+        ))
+    }
+}
+
+impl EogRule {
+    fn check(&self) -> Result<CheckedEog, ParamError> {
+        let measure = match self.measure.as_str() {
+            "zscore" => Measure::ZScore,
+            "correlation" => Measure::Correlation,
+            other => {
+                return Err(ParamError::new(
+                    "eog",
+                    format!("measure `{other}` is neither `zscore` nor `correlation`"),
+                ));
+            }
+        };
+        let defaults = CorrelationParams::eog();
+        let (l, h) = band(
+            "eog",
+            self.l_freq,
+            self.h_freq,
+            (
+                defaults.l_freq.unwrap_or(1.0),
+                defaults.h_freq.unwrap_or(10.0),
+            ),
+        )?;
+        Ok(CheckedEog {
+            channels: self.channels.clone(),
+            params: CorrelationParams {
+                l_freq: Some(l),
+                h_freq: Some(h),
+                threshold: positive("eog", self.threshold)?,
+                measure,
+            },
+        })
+    }
+}
+
+impl EcgRule {
+    fn check(&self) -> Result<CheckedEcg, ParamError> {
+        let method = match self.method.as_str() {
+            "ctps" => {
+                let mut p = CtpsParams::default();
+                if let Some(t) = self.threshold {
+                    if !(t > 0.0 && t < 1.0) {
+                        return Err(ParamError::new(
+                            "ecg",
+                            format!("the ctps threshold is a Kuiper index in (0, 1), got {t}"),
+                        ));
+                    }
+                    p.threshold = t;
+                }
+                EcgMethod::Ctps(p)
+            }
+            "correlation" => {
+                let mut p = CorrelationParams::ecg();
+                if let Some(t) = self.threshold {
+                    p.threshold = positive("ecg", t)?;
+                }
+                EcgMethod::Correlation(p)
+            }
+            other => {
+                return Err(ParamError::new(
+                    "ecg",
+                    format!("method `{other}` is neither `ctps` nor `correlation`"),
+                ));
+            }
+        };
+        Ok(CheckedEcg {
+            channel: self.channel.clone(),
+            method,
+        })
+    }
+}
+
+impl MuscleRule {
+    fn check(&self) -> Result<MuscleParams, ParamError> {
+        let d = MuscleParams::default();
+        let (l, h) = band("muscle", self.l_freq, self.h_freq, (d.l_freq, d.h_freq))?;
+        if !(self.threshold > 0.0 && self.threshold <= 1.0) {
+            return Err(ParamError::new(
+                "muscle",
+                format!("threshold must be in (0, 1], got {}", self.threshold),
+            ));
+        }
+        Ok(MuscleParams {
+            threshold: self.threshold,
+            l_freq: l,
+            h_freq: h,
+            ..d
+        })
     }
 }
 
@@ -228,6 +489,9 @@ impl StageParams for ClassifyParams {
         };
         Ok(Box::new(ClassifyComponents {
             iclabel,
+            eog: self.eog.0.as_ref().map(EogRule::check).transpose()?,
+            ecg: self.ecg.0.as_ref().map(EcgRule::check).transpose()?,
+            muscle: self.muscle.0.as_ref().map(MuscleRule::check).transpose()?,
             network: Mutex::new(None),
             params: *self,
         }))
@@ -237,6 +501,9 @@ impl StageParams for ClassifyParams {
 #[derive(Debug)]
 pub struct ClassifyComponents {
     iclabel: Option<CheckedIcLabel>,
+    eog: Option<CheckedEog>,
+    ecg: Option<CheckedEcg>,
+    muscle: Option<MuscleParams>,
     /// The network, loaded on first use and shared by every recording of the run.
     network: Mutex<Option<Arc<IcLabelNet>>>,
     params: ClassifyParams,
@@ -269,6 +536,13 @@ impl ComponentsTable {
             reasons: vec![Vec::new(); n],
             notes: Vec::new(),
         }
+    }
+
+    /// A rule that could not score this recording: an empty column and a note saying why.
+    fn skip(&mut self, column: String, note: String) {
+        self.columns
+            .push(Column::new(column.into(), vec![None::<f64>; self.n]));
+        self.notes.push(note);
     }
 
     fn exclude(&mut self, component: usize, reason: String) {
@@ -457,6 +731,232 @@ impl ClassifyComponents {
     }
 }
 
+/// Component time courses of the recording, without the `BAD*` spans (MNE's detectors
+/// default to `reject_by_annotation=True`), and the matching samples of any channel.
+struct Sources {
+    good: Vec<usize>,
+    sources: Array2<f64>,
+}
+
+impl Sources {
+    fn of(ica: &IcaArtifact, rec: &Recording, rows: &[usize]) -> Result<Self, StageError> {
+        let good = rec.good_samples(1);
+        let data = rec.data.select(Axis(0), rows).select(Axis(1), &good);
+        let sources = ica
+            .decomposition
+            .sources(data.view())
+            .map_err(|e| StageError::mismatch(format!("ICA sources: {e}")))?;
+        Ok(Self { good, sources })
+    }
+
+    /// A reference channel on the same samples, or `None` when it is flat. Flat means a
+    /// peak-to-peak under 1 nV: no real EOG/ECG is that quiet, but a disconnected channel
+    /// that went through a filter is, and correlating components with its rounding noise
+    /// (which MNE does) flags components at random.
+    fn channel(&self, rec: &Recording, row: usize) -> Option<ndarray::Array1<f64>> {
+        let v: ndarray::Array1<f64> = self.good.iter().map(|&t| rec.data[[row, t]]).collect();
+        let (lo, hi) = v
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| {
+                (l.min(x), h.max(x))
+            });
+        let volts = rec.channels[row].unit.is_volt();
+        (!(volts && hi - lo < 1e-9)).then_some(v)
+    }
+}
+
+/// A detector's failure that depends on the data (a flat reference, no heartbeat found,
+/// partial positions) becomes a note in the table; anything else fails the recording.
+fn data_dependent(e: &DetectorError) -> bool {
+    matches!(
+        e,
+        DetectorError::ConstantReference
+            | DetectorError::NoHeartbeats
+            | DetectorError::NoPositions { .. }
+            | DetectorError::TooShort { .. }
+    )
+}
+
+impl ClassifyComponents {
+    /// Add a detector's scores as a column and its flags as reasons.
+    fn record(
+        table: &mut ComponentsTable,
+        column: String,
+        result: &DetectorScores,
+        reason: impl Fn(f64) -> String,
+    ) {
+        for &c in &result.indices {
+            table.exclude(c, reason(result.scores[c]));
+        }
+        table
+            .columns
+            .push(Column::new(column.into(), result.scores.clone()));
+    }
+
+    /// The channels a reference rule uses: those named, or those of `kind`.
+    fn references(
+        rec: &Recording,
+        named: &[String],
+        kind: ChannelType,
+        rule: &str,
+    ) -> Result<Vec<usize>, StageError> {
+        if named.is_empty() {
+            return Ok(rec
+                .channels
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.kind == kind)
+                .map(|(i, _)| i)
+                .collect());
+        }
+        named
+            .iter()
+            .map(|n| {
+                rec.channel_index(n).ok_or_else(|| {
+                    StageError::mismatch(format!(
+                        "{rule}: the recording has no channel `{n}`; name one it has (or leave \
+                         the list empty to use its {kind} channels, or set `{rule}: false`)"
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    fn apply_rules(
+        &self,
+        ica: &IcaArtifact,
+        rec: &Recording,
+        rows: &[usize],
+        table: &mut ComponentsTable,
+    ) -> Result<(), StageError> {
+        if self.eog.is_none() && self.ecg.is_none() && self.muscle.is_none() {
+            return Ok(());
+        }
+        let src = Sources::of(ica, rec, rows)?;
+        let fail = |rule: &str, e: DetectorError| StageError::mismatch(format!("{rule}: {e}"));
+        if let Some(eog) = &self.eog {
+            let channels = Self::references(rec, &eog.channels, ChannelType::Eog, "eog")?;
+            if channels.is_empty() {
+                table.notes.push(
+                    "eog: no EOG channel; name proxies with `eog: { channels: [Fp1, Fp2] }`".into(),
+                );
+            }
+            for ch in channels {
+                let name = rec.channels[ch].name.clone();
+                let Some(reference) = src.channel(rec, ch) else {
+                    table.skip(
+                        format!("eog_{name}_r"),
+                        format!("eog {name}: {}", DetectorError::ConstantReference),
+                    );
+                    continue;
+                };
+                match correlate_with_reference(
+                    src.sources.view(),
+                    reference.view(),
+                    rec.sfreq,
+                    &eog.params,
+                ) {
+                    Ok(r) => {
+                        let t = r.threshold;
+                        let why = |score: f64| match eog.params.measure {
+                            Measure::ZScore => {
+                                format!("eog {name}: r={score:.3}, outlier beyond z {t}")
+                            }
+                            Measure::Correlation => {
+                                format!("eog {name}: |r|={:.3} > {t}", score.abs())
+                            }
+                        };
+                        Self::record(table, format!("eog_{name}_r"), &r, why);
+                    }
+                    Err(e) if data_dependent(&e) => {
+                        table.skip(format!("eog_{name}_r"), format!("eog {name}: {e}"))
+                    }
+                    Err(e) => return Err(fail("eog", e)),
+                }
+            }
+        }
+        if let Some(ecg) = &self.ecg {
+            let named: Vec<String> = ecg.channel.iter().cloned().collect();
+            let channels = Self::references(rec, &named, ChannelType::Ecg, "ecg")?;
+            match channels.first() {
+                None => table
+                    .notes
+                    .push("ecg: no ECG channel; name one with `ecg: { channel: … }`".into()),
+                Some(&ch) => {
+                    let name = rec.channels[ch].name.clone();
+                    let reference = src.channel(rec, ch).ok_or(DetectorError::ConstantReference);
+                    let (column, result) = match &ecg.method {
+                        EcgMethod::Ctps(p) => (
+                            format!("ecg_{name}_ctps"),
+                            reference.and_then(|r| {
+                                ctps_scores(src.sources.view(), r.view(), rec.sfreq, p)
+                            }),
+                        ),
+                        EcgMethod::Correlation(p) => (
+                            format!("ecg_{name}_r"),
+                            reference.and_then(|r| {
+                                correlate_with_reference(src.sources.view(), r.view(), rec.sfreq, p)
+                            }),
+                        ),
+                    };
+                    match result {
+                        Ok(r) => {
+                            let t = r.threshold;
+                            let why = |score: f64| match &ecg.method {
+                                EcgMethod::Ctps(_) => {
+                                    format!("ecg {name}: ctps {score:.3} > {t}")
+                                }
+                                EcgMethod::Correlation(_) => {
+                                    format!("ecg {name}: r={score:.3}, outlier beyond z {t}")
+                                }
+                            };
+                            Self::record(table, column, &r, why);
+                        }
+                        Err(e) if data_dependent(&e) => {
+                            table.skip(column, format!("ecg {name}: {e}"))
+                        }
+                        Err(e) => return Err(fail("ecg", e)),
+                    }
+                }
+            }
+        }
+        if let Some(muscle) = &self.muscle {
+            let channels: Vec<_> = rows.iter().map(|&r| &rec.channels[r]).collect();
+            let positions = channels.iter().all(|c| c.position.is_some()).then(|| {
+                Array2::from_shape_fn((channels.len(), 3), |(i, k)| {
+                    channels[i].position.map_or(0.0, |p| p[k])
+                })
+            });
+            if positions.is_none() {
+                table.notes.push(
+                    "muscle: channel positions missing, spectral-slope criterion only (as MNE)"
+                        .into(),
+                );
+            }
+            let mixing = ica.decomposition.mixing_channel_space();
+            match muscle_scores(
+                src.sources.view(),
+                mixing.view(),
+                positions.as_ref().map(|p| p.view()),
+                rec.sfreq,
+                muscle,
+            ) {
+                Ok(r) => {
+                    let t = r.threshold;
+                    Self::record(table, "muscle_score".into(), &r, |s| {
+                        format!("muscle: score {s:.3} > {t:.3}")
+                    });
+                }
+                Err(e) if data_dependent(&e) => {
+                    table.skip("muscle_score".into(), format!("muscle: {e}"))
+                }
+                Err(e) => return Err(fail("muscle", e)),
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Stage for ClassifyComponents {
     fn kind(&self) -> &'static str {
         INFO.kind
@@ -481,6 +981,7 @@ impl Stage for ClassifyComponents {
         if let Some(rule) = &self.iclabel {
             self.apply_iclabel(rule, ica, rec, &rows, &mut table, ctx)?;
         }
+        self.apply_rules(ica, rec, &rows, &mut table)?;
         for &c in &self.params.exclude {
             table.exclude(c, "listed in `exclude`".into());
         }

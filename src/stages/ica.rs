@@ -284,37 +284,6 @@ pub struct Ica {
     params: IcaParams,
 }
 
-/// `[start, stop)` sample spans of `BAD*` annotations, as MNE's `_annotations_starts_stops`
-/// computes them (onsets and ends truncated to samples, `time_as_index` without rounding).
-pub(crate) fn bad_spans(rec: &Recording) -> Vec<(usize, usize)> {
-    let n = rec.n_samples();
-    let mut spans: Vec<(usize, usize)> = rec
-        .annotations
-        .iter()
-        .filter(|a| a.description.to_ascii_lowercase().starts_with("bad"))
-        .map(|a| {
-            let at = |t: f64| ((t * rec.sfreq).max(0.0) as usize).min(n);
-            (
-                at(a.onset),
-                at(a.onset + a.duration.unwrap_or(0.0).max(0.0)),
-            )
-        })
-        .filter(|(a, b)| b > a)
-        .collect();
-    spans.sort_unstable();
-    spans
-}
-
-/// Sample indices to fit on: everything outside the bad spans, then every `decim`-th
-/// (MNE omits the spans first and decimates the concatenation).
-fn fit_samples(n: usize, bad: &[(usize, usize)], decim: usize) -> Vec<usize> {
-    let mut keep = vec![true; n];
-    for &(a, b) in bad {
-        keep[a..b].iter_mut().for_each(|k| *k = false);
-    }
-    (0..n).filter(|&i| keep[i]).step_by(decim).collect()
-}
-
 impl Ica {
     fn fit_data(&self, rec: &Recording) -> Result<(Vec<usize>, Array2<f64>), StageError> {
         let picks: Vec<usize> = rec
@@ -332,12 +301,11 @@ impl Ica {
                 picks.len()
             )));
         }
-        let bad = if self.params.reject_by_annotation {
-            bad_spans(rec)
+        let samples = if self.params.reject_by_annotation {
+            rec.good_samples(self.params.decim)
         } else {
-            Vec::new()
+            (0..rec.n_samples()).step_by(self.params.decim).collect()
         };
-        let samples = fit_samples(rec.n_samples(), &bad, self.params.decim);
         let data = rec.data.select(Axis(0), &picks).select(Axis(1), &samples);
         Ok((picks, data))
     }
@@ -418,24 +386,5 @@ impl Stage for Ica {
             sfreq: rec.sfreq,
             labels: None,
         })))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fit_samples_omits_bad_spans_then_decimates() {
-        // Naive reference: walk every sample, keep those outside spans, take every k-th.
-        let bad = [(2, 5), (8, 9)];
-        let naive: Vec<usize> = (0..12)
-            .filter(|i| !bad.iter().any(|&(a, b)| (a..b).contains(i)))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .step_by(2)
-            .collect();
-        assert_eq!(fit_samples(12, &bad, 2), naive);
-        assert_eq!(naive, vec![0, 5, 7, 10]);
     }
 }

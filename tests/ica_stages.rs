@@ -348,3 +348,54 @@ fn missing_model_with_skip_classifies_without_iclabel_and_says_so() {
     let ours: Vec<bool> = (0..5).map(|c| excluded.get(c).unwrap()).collect();
     assert_eq!(ours, [false, true, false, false, false]);
 }
+
+#[test]
+fn iclabel_refuses_intracranial_channels_and_the_rules_still_work() {
+    let dir = common::scratch();
+    let seeg = "[Fp1, Fp2, F7, F3, Fz, F4, F8, C3, Cz, C4, P3, Pz, P4, O1, O2]";
+    let yaml = |classify: &str| {
+        format!(
+            "name: ieeg\ninput: {{ root: . }}\noutput: out\nchannels: {{ seeg: {seeg} }}\nstages:\n  raw: {{ kind: load }}\n  filtered: {{ kind: filter, after: [raw], l_freq: 1.0, h_freq: 40.0 }}\n  ica: {{ kind: ica, after: [filtered], types: [seeg], n_components: 8 }}\n  labels: {{ kind: classify_components, after: [ica, filtered], {classify} }}\n"
+        )
+    };
+    let model = common::shared_file("models/ICLabelNet.onnx");
+    let path = dir.path().join("ieeg.yaml");
+    let refused = yaml(&format!("iclabel: {{ model: {} }}", model.display()));
+    let p = Pipeline::from_source(Source::new(&path, refused)).unwrap();
+    let (outcome, _) = run_recording(&p, &job());
+    assert_eq!(outcome.status, Status::Failed);
+    let e = outcome.error.unwrap_or_default();
+    assert!(
+        e.contains("scalp EEG") && e.contains("seeg") && e.contains("iclabel: false"),
+        "{e}"
+    );
+
+    let rules = yaml("iclabel: false, eog: { channels: [Fp1, Fp2] }, muscle: true");
+    let p = Pipeline::from_source(Source::new(&path, rules)).unwrap();
+    let (outcome, _) = run_recording(&p, &job());
+    assert_eq!(outcome.status, Status::Ok, "{:?}", outcome.error);
+    let table = read_table(
+        &dir.path()
+            .join("out/sub-S001/S001R04_desc-labels_components.parquet"),
+    );
+    for column in ["eog_Fp1_r", "eog_Fp2_r", "muscle_score"] {
+        let c = table.column(column).unwrap().f64().unwrap();
+        assert_eq!(c.null_count(), 0, "{column}");
+        assert!(
+            (0..c.len()).all(|i| c.get(i).is_some_and(f64::is_finite)),
+            "{column}"
+        );
+    }
+}
+
+#[test]
+fn a_named_reference_channel_that_is_missing_fails_with_its_name() {
+    let e = failure(
+        "  ica: { kind: ica, after: [filtered], n_components: 5 }\n  labels: { kind: classify_components, after: [ica, filtered], iclabel: false, eog: { channels: [VEOG] } }\n",
+    );
+    assert!(e.contains("eog") && e.contains("`VEOG`"), "{e}");
+    let e = failure(
+        "  ica: { kind: ica, after: [filtered], n_components: 5 }\n  labels: { kind: classify_components, after: [ica, filtered], iclabel: false, ecg: { channel: ECG1 } }\n",
+    );
+    assert!(e.contains("ecg") && e.contains("`ECG1`"), "{e}");
+}

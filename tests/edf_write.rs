@@ -134,6 +134,7 @@ fn spec_of<'a>(s: &'a Synthetic, kind: EdfKind, start: StartTime) -> WriteSpec<'
                 prefiltering: "HP:0.1Hz LP:40Hz".into(),
                 sample_rate: *rate,
                 data,
+                scale: 1.0,
             })
             .collect(),
         annotations: &s.annotations,
@@ -379,6 +380,7 @@ fn real_recording_round_trips_within_one_step() {
                 prefiltering: h.signals[i].prefiltering.clone(),
                 sample_rate: h.signals[i].sample_rate(h.record_duration),
                 data: d,
+                scale: 1.0,
             })
             .collect(),
         annotations: &annotations,
@@ -412,6 +414,7 @@ fn non_finite_samples_and_bad_fields_are_refused() {
         prefiltering: String::new(),
         sample_rate: 4.0,
         data,
+        scale: 1.0,
     };
     let good: &'static [f64] = Box::leak(good.into_boxed_slice());
     let bad: &'static [f64] = Box::leak(bad.into_boxed_slice());

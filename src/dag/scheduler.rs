@@ -173,14 +173,24 @@ pub fn run_recording_keeping(
         };
         let started = Instant::now();
         let result = {
-            let inputs = Inputs {
-                artifacts: node
-                    .inputs
+            // Hand over (move) an artifact when this stage is its last consumer and uses
+            // it once, so a stage that changes a recording works in place; otherwise
+            // share it (an `Arc` clone, no data copied).
+            let mut inputs = Inputs::new(
+                node.inputs
                     .iter()
-                    .map(|&j| artifacts[j].as_ref().expect("inputs run before consumers"))
+                    .map(|&j| {
+                        let once = node.inputs.iter().filter(|&&k| k == j).count() == 1;
+                        if once && consumers_left[j] == 1 {
+                            artifacts[j].take()
+                        } else {
+                            artifacts[j].clone()
+                        }
+                        .expect("inputs run before consumers")
+                    })
                     .collect(),
-            };
-            catch_unwind(AssertUnwindSafe(|| node.stage.run(&inputs, &ctx)))
+            );
+            catch_unwind(AssertUnwindSafe(|| node.stage.run(&mut inputs, &ctx)))
         };
         timings.push((node.id.clone(), started.elapsed().as_secs_f64()));
         match result {

@@ -160,4 +160,73 @@ impl Decomposition {
         }
         Ok(out)
     }
+
+    /// [`Decomposition::apply_excluding`] in place on rows `rows` of `data`, chunk by chunk,
+    /// so cleaning a long recording needs no copy of it. When the PCA kept as many axes as
+    /// channels (the usual case), MNE's projection equals the identity minus the excluded
+    /// components' rank-k part: X − pre_whitener ⊙ (A_e · W_e · (X / pre_whitener − mean)),
+    /// with A_e the excluded columns of the channel-space mixing and W_e the excluded rows
+    /// of the unmixing. Otherwise this falls back to `apply_excluding` on a copy.
+    pub fn remove_in_place(
+        &self,
+        data: &mut Array2<f64>,
+        rows: &[usize],
+        exclude: &[usize],
+    ) -> Result<(), IcaError> {
+        let c = self.n_channels();
+        if rows.len() != c {
+            return Err(IcaError::Shape {
+                what: "channel rows",
+                got: rows.len(),
+                expected: c,
+            });
+        }
+        let n = self.n_components;
+        if let Some(&index) = exclude.iter().find(|&&i| i >= n) {
+            return Err(IcaError::ComponentIndex {
+                index,
+                n_components: n,
+            });
+        }
+        if exclude.is_empty() {
+            return Ok(());
+        }
+        if self.pca_components.nrows() != c {
+            let cleaned = self.apply_excluding(data.select(Axis(0), rows).view(), exclude)?;
+            for (k, &r) in rows.iter().enumerate() {
+                data.row_mut(r).assign(&cleaned.row(k));
+            }
+            return Ok(());
+        }
+        let axes = self.pca_components.slice(s![..n, ..]);
+        // A_e (c × k), scaled by the pre-whitener; W_e (k × c) on pre-whitened data.
+        let mixing = matmul(axes.t(), self.mixing_matrix.select(Axis(1), exclude).view());
+        let mut a_e = mixing;
+        for (ch, mut row) in a_e.outer_iter_mut().enumerate() {
+            row *= self.pre_whitener[ch];
+        }
+        let mut w_e = matmul(self.unmixing_matrix.select(Axis(0), exclude).view(), axes);
+        let offset = w_e.dot(&self.pca_mean);
+        for mut row in w_e.outer_iter_mut() {
+            row /= &self.pre_whitener;
+        }
+        const CHUNK: usize = 8192;
+        let n_samples = data.ncols();
+        let mut start = 0;
+        while start < n_samples {
+            let stop = (start + CHUNK).min(n_samples);
+            let block = data.slice(s![.., start..stop]).select(Axis(0), rows);
+            let mut sources = matmul(w_e.view(), block.view());
+            for (k, mut row) in sources.outer_iter_mut().enumerate() {
+                row -= offset[k];
+            }
+            let removed = matmul(a_e.view(), sources.view());
+            for (k, &r) in rows.iter().enumerate() {
+                let mut target = data.slice_mut(s![r, start..stop]);
+                target -= &removed.row(k);
+            }
+            start = stop;
+        }
+        Ok(())
+    }
 }

@@ -14,26 +14,32 @@ pub fn write_recording(
     rec: &Recording,
     kind: EdfKind,
 ) -> Result<WriteReport, EdfError> {
-    let scaled: Vec<(Vec<f64>, &str)> = rec
-        .channels
-        .iter()
-        .zip(rec.data.rows())
-        .map(|(c, row)| match &c.unit {
-            Unit::Volt => (row.iter().map(|v| v * 1e6).collect(), "uV"),
-            Unit::Other(u) => (row.to_vec(), u.as_str()),
-        })
-        .collect();
+    // Rows of a standard-layout array are contiguous; anything else is copied once.
+    let standard;
+    let data = if rec.data.is_standard_layout() {
+        rec.data.view()
+    } else {
+        standard = rec.data.as_standard_layout().into_owned();
+        standard.view()
+    };
     let signals: Vec<WriteSignal<'_>> = rec
         .channels
         .iter()
-        .zip(&scaled)
-        .map(|(c, (data, unit))| WriteSignal {
-            label: c.name.clone(),
-            transducer: c.transducer.clone(),
-            physical_dimension: unit.to_string(),
-            prefiltering: c.prefilter.clone(),
-            sample_rate: rec.sfreq,
-            data: data.as_slice(),
+        .zip(data.rows())
+        .map(|(c, row)| {
+            let (unit, scale) = match &c.unit {
+                Unit::Volt => ("uV", 1e6),
+                Unit::Other(u) => (u.as_str(), 1.0),
+            };
+            WriteSignal {
+                label: c.name.clone(),
+                transducer: c.transducer.clone(),
+                physical_dimension: unit.to_string(),
+                prefiltering: c.prefilter.clone(),
+                sample_rate: rec.sfreq,
+                data: row.to_slice().unwrap_or(&[]),
+                scale,
+            }
         })
         .collect();
     let spec = WriteSpec {

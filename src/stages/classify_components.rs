@@ -966,7 +966,7 @@ impl Stage for ClassifyComponents {
         Fingerprint::of(INFO.kind, &self.params)
     }
 
-    fn run(&self, inputs: &Inputs<'_>, ctx: &RunContext<'_>) -> Result<Artifact, StageError> {
+    fn run(&self, inputs: &mut Inputs, ctx: &RunContext<'_>) -> Result<Artifact, StageError> {
         let ica = inputs.ica(0)?;
         let rec = inputs.recording(1)?;
         let rows = ica_rows(ica, rec)?;

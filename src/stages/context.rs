@@ -51,46 +51,67 @@ impl RunContext<'_> {
     }
 }
 
-/// The artifacts of the stages named in `after`, in that order.
-pub struct Inputs<'a> {
-    pub artifacts: Vec<&'a Artifact>,
+/// The artifacts of the stages named in `after`, in that order. The scheduler hands over
+/// its own copy of an artifact when this stage is its last consumer, so a stage that
+/// changes a recording can take it ([`Inputs::take_recording`]) and work in place instead
+/// of copying the whole signal.
+pub struct Inputs {
+    artifacts: Vec<Option<Artifact>>,
 }
 
-impl Inputs<'_> {
+impl Inputs {
+    pub fn new(artifacts: Vec<Artifact>) -> Self {
+        Self {
+            artifacts: artifacts.into_iter().map(Some).collect(),
+        }
+    }
+
+    fn get(&self, slot: usize) -> Result<&Artifact, StageError> {
+        self.artifacts
+            .get(slot)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| StageError::mismatch(format!("input {slot} is missing")))
+    }
+
     pub fn recording(&self, slot: usize) -> Result<&Arc<Recording>, StageError> {
-        match self.artifacts.get(slot) {
-            Some(Artifact::Continuous(r)) => Ok(r),
-            Some(other) => Err(StageError::mismatch(format!(
+        match self.get(slot)? {
+            Artifact::Continuous(r) => Ok(r),
+            other => Err(StageError::mismatch(format!(
                 "input {slot} is {}, expected a continuous recording",
                 other.kind()
             ))),
-            None => Err(StageError::mismatch(format!("input {slot} is missing"))),
         }
     }
-}
 
-impl Inputs<'_> {
+    /// The recording in `slot`, to be changed and passed on: moved out without a copy when
+    /// nothing else holds it, cloned otherwise. The slot is empty afterwards.
+    pub fn take_recording(&mut self, slot: usize) -> Result<Recording, StageError> {
+        self.recording(slot)?;
+        match self.artifacts[slot].take() {
+            Some(Artifact::Continuous(r)) => {
+                Ok(Arc::try_unwrap(r).unwrap_or_else(|shared| (*shared).clone()))
+            }
+            _ => Err(StageError::mismatch(format!("input {slot} is missing"))),
+        }
+    }
+
     pub fn epochs(&self, slot: usize) -> Result<&Arc<crate::data::EpochsArtifact>, StageError> {
-        match self.artifacts.get(slot) {
-            Some(Artifact::Epochs(e)) => Ok(e),
-            Some(other) => Err(StageError::mismatch(format!(
+        match self.get(slot)? {
+            Artifact::Epochs(e) => Ok(e),
+            other => Err(StageError::mismatch(format!(
                 "input {slot} is {}, expected epochs",
                 other.kind()
             ))),
-            None => Err(StageError::mismatch(format!("input {slot} is missing"))),
         }
     }
-}
 
-impl Inputs<'_> {
     pub fn ica(&self, slot: usize) -> Result<&Arc<crate::data::IcaArtifact>, StageError> {
-        match self.artifacts.get(slot) {
-            Some(Artifact::Ica(i)) => Ok(i),
-            Some(other) => Err(StageError::mismatch(format!(
+        match self.get(slot)? {
+            Artifact::Ica(i) => Ok(i),
+            other => Err(StageError::mismatch(format!(
                 "input {slot} is {}, expected an ICA decomposition",
                 other.kind()
             ))),
-            None => Err(StageError::mismatch(format!("input {slot} is missing"))),
         }
     }
 }

@@ -181,7 +181,7 @@ impl Stage for Covariance {
         Fingerprint::of(INFO.kind, &self.params)
     }
 
-    fn run(&self, inputs: &Inputs<'_>, ctx: &RunContext<'_>) -> Result<Artifact, StageError> {
+    fn run(&self, inputs: &mut Inputs, ctx: &RunContext<'_>) -> Result<Artifact, StageError> {
         let input = inputs.epochs(0)?;
         let kept = Self::kept(input);
         let name_of = |k: usize| {

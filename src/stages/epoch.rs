@@ -409,7 +409,7 @@ impl Stage for Epoch {
         Fingerprint::of(INFO.kind, &self.params)
     }
 
-    fn run(&self, inputs: &Inputs<'_>, ctx: &RunContext<'_>) -> Result<Artifact, StageError> {
+    fn run(&self, inputs: &mut Inputs, ctx: &RunContext<'_>) -> Result<Artifact, StageError> {
         let rec = inputs.recording(0)?;
         if !rec.is_contiguous() {
             return Err(StageError::mismatch(

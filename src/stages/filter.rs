@@ -262,8 +262,8 @@ impl Stage for Filter {
         Fingerprint::of(INFO.kind, &self.params)
     }
 
-    fn run(&self, inputs: &Inputs<'_>, _ctx: &RunContext<'_>) -> Result<Artifact, StageError> {
-        let input = inputs.recording(0)?;
+    fn run(&self, inputs: &mut Inputs, _ctx: &RunContext<'_>) -> Result<Artifact, StageError> {
+        let input = inputs.take_recording(0)?;
         let rows: Vec<usize> = input
             .channels
             .iter()
@@ -278,7 +278,8 @@ impl Stage for Filter {
             )));
         }
         let ops = self.design(input.sfreq)?;
-        let mut out: Recording = (**input).clone();
+        let n_samples = input.n_samples();
+        let mut out: Recording = input;
         let segments: Vec<(usize, usize)> = if out.segments.is_empty() {
             vec![(0, out.n_samples())]
         } else {
@@ -299,7 +300,7 @@ impl Stage for Filter {
             for (_, op) in &ops {
                 op(&mut block);
             }
-            if all_rows && a == 0 && b == input.n_samples() {
+            if all_rows && a == 0 && b == n_samples {
                 out.data = block;
             } else {
                 for (k, &r) in rows.iter().enumerate() {

@@ -343,7 +343,7 @@ impl Stage for Ica {
         Fingerprint::of(INFO.kind, &self.params)
     }
 
-    fn run(&self, inputs: &Inputs<'_>, ctx: &RunContext<'_>) -> Result<Artifact, StageError> {
+    fn run(&self, inputs: &mut Inputs, ctx: &RunContext<'_>) -> Result<Artifact, StageError> {
         let rec = inputs.recording(0)?;
         if let Some(path) = &self.params.from {
             return self.load(&ctx.resolve(path), rec);

@@ -66,7 +66,7 @@ impl Stage for Load {
         Fingerprint::of(INFO.kind, &self.params)
     }
 
-    fn run(&self, _inputs: &Inputs<'_>, ctx: &RunContext<'_>) -> Result<Artifact, StageError> {
+    fn run(&self, _inputs: &mut Inputs, ctx: &RunContext<'_>) -> Result<Artifact, StageError> {
         let rec = load_recording(&ctx.job.path, ctx.channels, self.params.discontinuous)?;
         Ok(Artifact::Continuous(Arc::new(rec)))
     }

@@ -31,7 +31,7 @@ pub trait Stage: Send + Sync + std::fmt::Debug {
     fn kind(&self) -> &'static str;
     /// Hash of the checked parameters; with the inputs' hashes it keys the cache.
     fn fingerprint(&self) -> Fingerprint;
-    fn run(&self, inputs: &Inputs<'_>, ctx: &RunContext<'_>) -> Result<Artifact, StageError>;
+    fn run(&self, inputs: &mut Inputs, ctx: &RunContext<'_>) -> Result<Artifact, StageError>;
 }
 
 /// Parameters as read from YAML, before checking (linfa's `Params` → `ValidParams`).

@@ -5,8 +5,6 @@
 
 use std::sync::Arc;
 
-use ndarray::Axis;
-
 use super::registry::KindInfo;
 use super::{Fingerprint, Inputs, ParamError, RunContext, Stage, StageError, StageParams};
 use crate::data::{Artifact, ArtifactKind};
@@ -68,9 +66,9 @@ impl Stage for Reconstruct {
         Fingerprint::of(INFO.kind, &self.params)
     }
 
-    fn run(&self, inputs: &Inputs<'_>, ctx: &RunContext<'_>) -> Result<Artifact, StageError> {
-        let rec = inputs.recording(0)?;
-        let ica = inputs.ica(1)?;
+    fn run(&self, inputs: &mut Inputs, ctx: &RunContext<'_>) -> Result<Artifact, StageError> {
+        let ica = Arc::clone(inputs.ica(1)?);
+        let mut rec = inputs.take_recording(0)?;
         let d = &ica.decomposition;
         let n = d.n_components;
         if let Some(&c) = self
@@ -115,20 +113,14 @@ impl Stage for Reconstruct {
                 })
             })
             .collect::<Result<_, _>>()?;
-        let data = rec.data.select(Axis(0), &rows);
-        let cleaned = d
-            .apply_excluding(data.view(), &exclude)
+        d.remove_in_place(&mut rec.data, &rows, &exclude)
             .map_err(|e| StageError::mismatch(format!("ICA apply: {e}")))?;
-        let mut out = (**rec).clone();
-        for (k, &r) in rows.iter().enumerate() {
-            out.data.row_mut(r).assign(&cleaned.row(k));
-        }
-        out.note_prefilter(&rows, &format!("ICA-{}", exclude.len()));
+        rec.note_prefilter(&rows, &format!("ICA-{}", exclude.len()));
         tracing::debug!(
             "{}: removed {} of {n} components {exclude:?}",
             rec.source.display(),
             exclude.len()
         );
-        Ok(Artifact::Continuous(Arc::new(out)))
+        Ok(Artifact::Continuous(Arc::new(rec)))
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use ndarray::{Array1, Array2, Axis};
+use ndarray::{Array1, Array2};
 
 use super::registry::KindInfo;
 use super::{Fingerprint, Inputs, ParamError, RunContext, Stage, StageError, StageParams};
@@ -135,12 +135,11 @@ impl Stage for Rereference {
         Fingerprint::of(INFO.kind, &self.params)
     }
 
-    fn run(&self, inputs: &Inputs<'_>, _ctx: &RunContext<'_>) -> Result<Artifact, StageError> {
-        let input = inputs.recording(0)?;
+    fn run(&self, inputs: &mut Inputs, _ctx: &RunContext<'_>) -> Result<Artifact, StageError> {
         let out = match &self.method {
-            Method::Average => average(input, &self.types)?,
-            Method::Channels(names) => to_channels(input, &self.types, names)?,
-            Method::Bipolar(pairs) => bipolar(input, pairs)?,
+            Method::Average => average(inputs.take_recording(0)?, &self.types)?,
+            Method::Channels(names) => to_channels(inputs.take_recording(0)?, &self.types, names)?,
+            Method::Bipolar(pairs) => bipolar(inputs.recording(0)?, pairs)?,
         };
         Ok(Artifact::Continuous(Arc::new(out)))
     }
@@ -156,22 +155,23 @@ fn targets(rec: &Recording, types: &[ChannelType]) -> Vec<usize> {
         .collect()
 }
 
-fn subtract_mean_of(rec: &Recording, from: &[usize], to: &[usize]) -> Recording {
-    let reference: Array1<f64> = rec
-        .data
-        .select(Axis(0), from)
-        .mean_axis(Axis(0))
-        .expect("non-empty");
-    let mut out = rec.clone();
+/// Subtract the mean of rows `from` from rows `to`, in place (the recording is the
+/// scheduler's own copy when this stage is its last consumer, so no signal is copied).
+fn subtract_mean_of(mut rec: Recording, from: &[usize], to: &[usize]) -> Recording {
+    let mut reference = Array1::<f64>::zeros(rec.n_samples());
+    for &i in from {
+        reference += &rec.data.row(i);
+    }
+    reference /= from.len() as f64;
     for &i in to {
-        let mut row = out.data.row_mut(i);
+        let mut row = rec.data.row_mut(i);
         row -= &reference;
     }
-    out
+    rec
 }
 
-fn average(rec: &Recording, types: &[ChannelType]) -> Result<Recording, StageError> {
-    let idx = targets(rec, types);
+fn average(rec: Recording, types: &[ChannelType]) -> Result<Recording, StageError> {
+    let idx = targets(&rec, types);
     if idx.is_empty() {
         return Err(StageError::mismatch(format!(
             "no good channels of type {} to average-reference",
@@ -199,15 +199,15 @@ fn find(rec: &Recording, name: &str) -> Result<usize, StageError> {
 }
 
 fn to_channels(
-    rec: &Recording,
+    rec: Recording,
     types: &[ChannelType],
     names: &[String],
 ) -> Result<Recording, StageError> {
     let from = names
         .iter()
-        .map(|n| find(rec, n))
+        .map(|n| find(&rec, n))
         .collect::<Result<Vec<_>, _>>()?;
-    let to = targets(rec, types);
+    let to = targets(&rec, types);
     let mut out = subtract_mean_of(rec, &from, &to);
     out.note_prefilter(&to, &format!("Ref:{}", names.join("+")));
     Ok(out)

@@ -62,7 +62,7 @@ impl Stage for Resample {
         Fingerprint::of(INFO.kind, &self.params)
     }
 
-    fn run(&self, inputs: &Inputs<'_>, _ctx: &RunContext<'_>) -> Result<Artifact, StageError> {
+    fn run(&self, inputs: &mut Inputs, _ctx: &RunContext<'_>) -> Result<Artifact, StageError> {
         let input = inputs.recording(0)?;
         if !input.is_contiguous() {
             return Err(StageError::mismatch(

@@ -37,8 +37,11 @@ pub struct WriteSignal<'a> {
     pub prefiltering: String,
     /// Samples per second.
     pub sample_rate: f64,
-    /// Samples in `physical_dimension` units.
+    /// Samples; `data[k] × scale` is in `physical_dimension` units. The scale lets a
+    /// caller write volts as µV without a scaled copy of a long recording.
     pub data: &'a [f64],
+    /// Positive factor from `data` to `physical_dimension` (1.0 when already there).
+    pub scale: f64,
 }
 
 /// What to write.
@@ -127,7 +130,13 @@ pub fn write_edf(path: impl AsRef<Path>, spec: &WriteSpec<'_>) -> Result<WriteRe
                 s.label, s.sample_rate
             )));
         }
-        if let Some(j) = s.data.iter().position(|x| !x.is_finite()) {
+        if !(s.scale.is_finite() && s.scale > 0.0) {
+            return Err(fail(format!(
+                "signal {i} ({}): scale {} is not a positive number",
+                s.label, s.scale
+            )));
+        }
+        if let Some(j) = s.data.iter().position(|x| !(x * s.scale).is_finite()) {
             return Err(fail(format!(
                 "signal {i} ({}): sample {j} is {}; EDF cannot store NaN or infinity — interpolate or drop the channel",
                 s.label, s.data[j]
@@ -214,7 +223,11 @@ pub fn write_edf(path: impl AsRef<Path>, spec: &WriteSpec<'_>) -> Result<WriteRe
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
                 (lo.min(x), hi.max(x))
             });
-        let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 0.0) };
+        let (lo, hi) = if lo.is_finite() {
+            (lo * s.scale, hi * s.scale)
+        } else {
+            (0.0, 0.0)
+        };
         let (pmin_text, physical_min) = round_outward(lo, false).ok_or_else(|| {
             fail(format!(
                 "signal {i} ({}): minimum {lo} does not fit 8 characters; write in a larger unit",
@@ -311,7 +324,7 @@ pub fn write_edf(path: impl AsRef<Path>, spec: &WriteSpec<'_>) -> Result<WriteRe
                 let spr = p.samples_per_record;
                 let last = s.data.last().copied().unwrap_or(0.0);
                 for k in r * spr..(r + 1) * spr {
-                    let x = s.data.get(k).copied().unwrap_or(last);
+                    let x = s.data.get(k).copied().unwrap_or(last) * s.scale;
                     let d = ((x - p.physical_min) / gain + dmin as f64).round();
                     // The range encloses every sample, so this only absorbs rounding error.
                     let d = d.clamp(dmin as f64, dmax as f64) as i32;

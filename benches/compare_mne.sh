@@ -9,10 +9,12 @@ Usage: benches/compare_mne.sh [--input s001r04|concat|large] [--reps N] [--keep]
 
 Runs, back to back and one thread each, N repetitions (alternating eegclean, MNE) of
   eegclean: `eegclean run benches/compare_mne.yaml --jobs 1`
-            (load -> rereference average -> filter 1-40 Hz + notch 60 -> write_edf)
+            (load -> rereference average -> filter 1-40 Hz + notch 60 -> Picard ICA 20
+            components -> ICLabel -> remove artifact components -> write_edf)
   MNE:      benches/mne_equivalent.py, the same MNE calls as ../shared/ref/mne_pipeline.py
-            stages a-c and i (read_raw_edf, standardize + montage + average reference,
-            filter(1, 40), notch_filter(60), export_raw edf)
+            stages a-e, g and i (read_raw_edf, standardize + montage + average reference,
+            filter(1, 40), notch_filter(60), ICA picard fit, label_components, ica.apply,
+            export_raw edf)
 and prints one table: per stage and whole process, best and median time of each side, the
 ratio MNE/eegclean, and peak RSS (/usr/bin/time -v). The table is also written to
 benches/results/<input>-<git short hash>.{md,csv} (git-ignored; copy by hand to keep).
@@ -97,8 +99,12 @@ else
   py=$("$repo/scripts/oracle-venv.sh" "$venv") || die "scripts/oracle-venv.sh $venv failed"
 fi
 [ -x "$py" ] || die "Python interpreter '$py' not found or not executable"
-"$py" -c "import mne, edfio" 2>/dev/null \
-  || die "$py cannot import mne and edfio; use scripts/oracle-venv.sh or set EEGCLEAN_BENCH_PYTHON"
+"$py" -c "import mne, edfio, mne_icalabel, picard" 2>/dev/null \
+  || die "$py cannot import mne, edfio, mne_icalabel and picard; use scripts/oracle-venv.sh or set EEGCLEAN_BENCH_PYTHON"
+# Both sides use the ICLabel network that mne-icalabel ships.
+EEGCLEAN_ICLABEL_MODEL=$("$py" -c "import mne_icalabel, os; print(os.path.join(os.path.dirname(mne_icalabel.__file__), 'iclabel/network/assets/ICLabelNet.onnx'))")
+export EEGCLEAN_ICLABEL_MODEL
+[ -f "$EEGCLEAN_ICLABEL_MODEL" ] || die "ICLabelNet.onnx not found in mne-icalabel ($EEGCLEAN_ICLABEL_MODEL)"
 
 if [ -n "${EEGCLEAN_BIN:-}" ]; then
   bin=$EEGCLEAN_BIN

@@ -25,6 +25,9 @@ STAGES = [  # (row label, stage key)
     ("read", "read"),
     ("reference (average)", "reference"),
     ("band-pass 1-40 + notch 60", "filter"),
+    ("ICA fit (picard, 20 comp.)", "ica"),
+    ("ICLabel", "labels"),
+    ("ICA apply", "apply"),
     ("write EDF", "write"),
 ]
 MNE_ONLY = [("Python + MNE imports (MNE only)", "imports")]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The MNE side of benches/compare_mne.sh: the harness's stages a-c and i, nothing else.
+"""The MNE side of benches/compare_mne.sh: the harness's stages a-e, g and i.
 
 ../shared/ref/mne_pipeline.py cannot skip ICA and still export (its --stop-after-ica returns
 before stage i), so this driver makes exactly the same MNE calls as the harness in --lean
@@ -10,6 +10,10 @@ time.perf_counter:
   reference  b  eegbci.standardize (names ending in '.') + set_montage('standard_1005')
                 + set_eeg_reference('average', projection=False)
   filter     c  filter(1, 40, FIR zero-phase firwin hamming) then notch_filter(60)
+  ica        d  ICA(n_components=20, method='picard', fit_params=dict(ortho=False,
+                extended=True), random_state=97).fit(raw)
+  labels     e  mne_icalabel.label_components(raw, ica, method='iclabel')
+  apply      g  ica.apply(raw, exclude=ICLabel eye/heart/muscle/line/channel noise, p > 0.5)
   write      i  mne.export.export_raw(fmt='edf') (edfio backend)
 
 Usage: mne_equivalent.py OUT_DIR TIMINGS.json EDF [EDF ...]
@@ -35,6 +39,10 @@ import mne.filter  # noqa: E402,F401
 import mne.io  # noqa: E402,F401
 import mne.io.edf  # noqa: E402,F401
 import scipy.signal  # noqa: E402,F401
+import mne.preprocessing  # noqa: E402,F401
+import picard  # noqa: E402,F401
+import mne_icalabel  # noqa: E402,F401
+from mne_icalabel import label_components  # noqa: E402
 IMPORT_S = time.perf_counter() - T_START
 
 
@@ -67,12 +75,30 @@ def main():
     stages["filter"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    ica = mne.preprocessing.ICA(n_components=20, method="picard",
+                                fit_params=dict(ortho=False, extended=True), random_state=97)
+    ica.fit(raw)
+    stages["ica"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    lab = label_components(raw, ica, method="iclabel")
+    artifacts = {"eye blink", "heart beat", "muscle artifact", "line noise", "channel noise"}
+    exclude = [i for i, (lb, p) in enumerate(zip(lab["labels"], lab["y_pred_proba"]))
+               if lb in artifacts and p > 0.5]
+    stages["labels"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    ica.apply(raw, exclude=exclude)
+    stages["apply"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
     mne.export.export_raw(os.path.join(out_dir, "cleaned.edf"), raw, fmt="edf",
                           overwrite=True)
     stages["write"] = time.perf_counter() - t0
 
     with open(timings_path, "w") as f:
-        json.dump(dict(stages=stages, n_channels=len(raw.ch_names),
+        json.dump(dict(stages=stages, n_channels=len(raw.ch_names), excluded=exclude,
+                       ica_n_iter=int(ica.n_iter_),
                        sfreq=float(raw.info["sfreq"]), n_times=int(raw.n_times),
                        mne_version=mne.__version__), f, indent=1)
 

@@ -119,7 +119,13 @@ fn outputs_do_not_depend_on_the_number_of_jobs() {
             ("R03/x.edf", "data/eegmmidb/S001/S001R03.edf"),
         ],
     );
-    let p = write_pipeline(dir.path(), &input, BASIC);
+    // The whole cleaning chain: ICA (seeded), ICLabel, rules, reconstruction, EDF.
+    let model = common::shared_file("models/ICLabelNet.onnx");
+    let stages = format!(
+        "  raw: {{ kind: load }}\n  reref: {{ kind: rereference, after: [raw] }}\n  f: {{ kind: filter, after: [reref], l_freq: 1.0, h_freq: 40.0 }}\n  ica: {{ kind: ica, after: [f], n_components: 15 }}\n  labels: {{ kind: classify_components, after: [ica, f], iclabel: {{ model: {} }}, eog: {{ channels: [Fp1, Fp2] }}, muscle: true }}\n  clean: {{ kind: reconstruct, after: [f, labels] }}\n  w: {{ kind: write_edf, after: [clean] }}\n",
+        model.display()
+    );
+    let p = write_pipeline(dir.path(), &input, &stages);
     let mut runs = Vec::new();
     for jobs in ["1", "3"] {
         let out = dir.path().join(format!("out{jobs}"));
@@ -157,8 +163,8 @@ fn outputs_do_not_depend_on_the_number_of_jobs() {
     }
     assert_eq!(
         runs[0].len(),
-        9,
-        "3 EDF + 3 channel tables + 3 annotation tables"
+        15,
+        "3 × (EDF + channel table + annotation table + ICA + components table)"
     );
     assert!(
         runs[0] == runs[1],

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use ndarray::{Array2, Axis};
+use ndarray::{Array2, Axis, CowArray, Ix2};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::registry::KindInfo;
@@ -285,7 +285,12 @@ pub struct Ica {
 }
 
 impl Ica {
-    fn fit_data(&self, rec: &Recording) -> Result<(Vec<usize>, Array2<f64>), StageError> {
+    /// The data to fit on: a view of the recording when every row and sample is used (no
+    /// copy of a long recording), otherwise one gathered copy.
+    fn fit_data<'r>(
+        &self,
+        rec: &'r Recording,
+    ) -> Result<(Vec<usize>, CowArray<'r, f64, Ix2>), StageError> {
         let picks: Vec<usize> = rec
             .channels
             .iter()
@@ -306,7 +311,17 @@ impl Ica {
         } else {
             (0..rec.n_samples()).step_by(self.params.decim).collect()
         };
-        let data = rec.data.select(Axis(0), &picks).select(Axis(1), &samples);
+        let all_rows = picks.len() == rec.n_channels();
+        let all_samples = samples.len() == rec.n_samples();
+        let data = match (all_rows, all_samples) {
+            (true, true) => CowArray::from(rec.data.view()),
+            (true, false) => CowArray::from(rec.data.select(Axis(1), &samples)),
+            (false, true) => CowArray::from(rec.data.select(Axis(0), &picks)),
+            (false, false) => CowArray::from(Array2::from_shape_fn(
+                (picks.len(), samples.len()),
+                |(i, j)| rec.data[[picks[i], samples[j]]],
+            )),
+        };
         Ok((picks, data))
     }
 }

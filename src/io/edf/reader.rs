@@ -230,7 +230,7 @@ impl EdfReader {
         self.check_signal(signal)?;
         let spr = self.header.signals[signal].samples_per_record;
         let mut out = vec![0.0; spr * self.header.n_records];
-        self.decode_signal(signal, &mut out);
+        self.decode_records(signal, 0..self.header.n_records, &mut out);
         Ok(out)
     }
 
@@ -294,17 +294,54 @@ impl EdfReader {
                 signals.len()
             )));
         }
-        for (row, &s) in signals.iter().enumerate() {
-            let mut r = out.row_mut(row);
-            match r.as_slice_mut() {
-                Some(slice) => self.decode_signal(s, slice),
-                None => {
-                    let v = self.read_physical(s)?;
-                    r.iter_mut().zip(v).for_each(|(o, x)| *o = x);
-                }
+        if !out.is_standard_layout() {
+            for (row, &s) in signals.iter().enumerate() {
+                let v = self.read_physical(s)?;
+                out.row_mut(row).iter_mut().zip(v).for_each(|(o, x)| *o = x);
             }
+            return Ok(());
+        }
+        // Record-major, a block of records at a time, telling the kernel after each block
+        // that its pages of the mapped file are no longer needed: the file's pages then
+        // never add up in the resident set next to the decoded signal (a 470 MB file would
+        // otherwise hold 470 MB of page cache in our RSS until the reader is dropped).
+        const BLOCK: usize = 64;
+        let n_records = self.header.n_records;
+        let mut first = 0;
+        while first < n_records {
+            let last = (first + BLOCK).min(n_records);
+            for (row, &s) in signals.iter().enumerate() {
+                let mut r = out.row_mut(row);
+                let slice = r
+                    .as_slice_mut()
+                    .expect("rows of a standard-layout array are contiguous");
+                self.decode_records(s, first..last, &mut slice[first * spr..last * spr]);
+            }
+            self.release_records(first..last);
+            first = last;
         }
         Ok(())
+    }
+
+    /// Drop the mapped pages of records `range` from the resident set (they are re-read
+    /// from the file if touched again). A no-op for in-memory files.
+    fn release_records(&self, range: std::ops::Range<usize>) {
+        if let Bytes::Mapped(m) = &self.bytes {
+            let page = 4096;
+            let start = self.header.header_bytes + range.start * self.record_bytes;
+            let end = self.header.header_bytes + range.end * self.record_bytes;
+            // Whole pages inside the range only, so neighbouring records stay mapped.
+            let from = start.div_ceil(page) * page;
+            let to = (end / page) * page;
+            if to > from {
+                // SAFETY: the mapping is a shared, read-only file mapping; MADV_DONTNEED
+                // only drops its resident pages, and later reads fault them back in from
+                // the unchanged file, so every borrowed slice still sees the same bytes.
+                let _ = unsafe {
+                    m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from)
+                };
+            }
+        }
     }
 
     fn request(&self, problem: String) -> EdfError {
@@ -314,15 +351,15 @@ impl EdfReader {
         }
     }
 
-    /// Decode one signal over all records into `out` (length spr × n_records).
-    fn decode_signal(&self, signal: usize, out: &mut [f64]) {
+    /// Decode one signal over records `records` into `out` (length spr × records).
+    fn decode_records(&self, signal: usize, records: std::ops::Range<usize>, out: &mut [f64]) {
         let sh = &self.header.signals[signal];
         let spr = sh.samples_per_record;
         // physical = gain × (offset + digital): edflib's (and so pyedflib's) formula.
         let gain = sh.gain();
         let offset = sh.digital_offset();
         let bps = self.header.kind.bytes_per_sample();
-        for (r, chunk) in out.chunks_exact_mut(spr).enumerate() {
+        for (r, chunk) in records.zip(out.chunks_exact_mut(spr)) {
             let b = self.signal_bytes(r, signal);
             if bps == 2 {
                 for (o, c) in chunk.iter_mut().zip(b.chunks_exact(2)) {

@@ -98,6 +98,9 @@ impl EdfReader {
             record_onsets: Vec::new(),
         };
         let onsets = reader.time_keeping_onsets()?;
+        // The scan touched every record; with the kernel's fault-around that maps most of
+        // the file into our resident set, which nobody needs until data are decoded.
+        reader.release_records(0..reader.header.n_records);
         if let Some(&first) = onsets.first() {
             header.start_offset = first;
             if (0.0..1.0).contains(&first) {
@@ -389,7 +392,11 @@ impl EdfReader {
                     }
                 }
             }
+            if r % 64 == 63 {
+                self.release_records(r - 63..r + 1);
+            }
         }
+        self.release_records(0..self.header.n_records);
         Ok(out)
     }
 }

@@ -96,11 +96,15 @@ impl SymmetricEigen {
         {
             if std::arch::is_x86_feature_detected!("avx512f") {
                 // SAFETY: the CPU supports AVX-512F, checked just above.
-                return unsafe { self.tridiagonalise_and_solve_avx512() };
+                unsafe { self.tridiagonalise_avx512() };
+                // SAFETY: as above.
+                return unsafe { self.ql_implicit_avx512() };
             }
             if std::arch::is_x86_feature_detected!("avx2") {
                 // SAFETY: the CPU supports AVX2, checked just above.
-                return unsafe { self.tridiagonalise_and_solve_avx2() };
+                unsafe { self.tridiagonalise_avx2() };
+                // SAFETY: as above.
+                return unsafe { self.ql_implicit_avx2() };
             }
         }
         self.tridiagonalise();
@@ -109,15 +113,25 @@ impl SymmetricEigen {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
-    unsafe fn tridiagonalise_and_solve_avx512(&mut self) -> Result<(), SpdError> {
-        self.tridiagonalise();
+    unsafe fn tridiagonalise_avx512(&mut self) {
+        self.tridiagonalise()
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn ql_implicit_avx512(&mut self) -> Result<(), SpdError> {
         self.ql_implicit()
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn tridiagonalise_and_solve_avx2(&mut self) -> Result<(), SpdError> {
-        self.tridiagonalise();
+    unsafe fn tridiagonalise_avx2(&mut self) {
+        self.tridiagonalise()
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn ql_implicit_avx2(&mut self) -> Result<(), SpdError> {
         self.ql_implicit()
     }
 

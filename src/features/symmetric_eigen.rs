@@ -199,11 +199,13 @@ impl SymmetricEigen {
     #[inline(always)]
     fn accumulate_lower_portable(&self, d: &[f64], weight: f64, acc: &mut [f64]) {
         let n = self.n;
-        for k in 0..n {
-            let v = &self.vectors[k * n..(k + 1) * n];
-            let dk = weight * d[k];
-            for j in 0..n {
-                let s = dk * v[j];
+        if n == 0 {
+            return;
+        }
+        for (v, &dk) in self.vectors.chunks_exact(n).zip(d) {
+            let dk = weight * dk;
+            for (j, &vj) in v.iter().enumerate() {
+                let s = dk * vj;
                 let col = &mut acc[j * n + j..(j + 1) * n];
                 for (o, x) in col.iter_mut().zip(&v[j..]) {
                     *o += s * x;

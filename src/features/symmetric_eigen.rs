@@ -380,8 +380,10 @@ impl SymmetricEigen {
                         h = c * p;
                         r = hypot(p, e[i]);
                         e[i + 1] = s * r;
-                        s = e[i] / r;
-                        c = p / r;
+                        // One division instead of two on the sweep's serial dependency chain.
+                        let inv_r = 1.0 / r;
+                        s = e[i] * inv_r;
+                        c = p * inv_r;
                         p = c * d[i] - s * g;
                         d[i + 1] = h + s * (c * g + s * d[i]);
                         cosines[i] = c;

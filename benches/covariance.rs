@@ -8,6 +8,12 @@
 //!     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 //!         python benches/covariance_mne.py target/bench-cache/riemann-concat
 //!     cargo bench --bench covariance
+//!
+//! Measured 2026-11-22 on the 2-core AMD EPYC dev box (load average ~2.7, best of runs), 90
+//! epochs of S001R03–R08: OAS 13.0 ms vs sklearn/pyriemann 58 ms; tangent space fit+transform
+//! 207 ms vs 314 ms; both 219 ms vs 363 ms (1.7×). Both sides do ~1000 eigendecompositions of
+//! 64×64 matrices (10 mean iterations × 92 + 91 for the transform); ours take 144 µs, numpy's
+//! 190 µs, faer's 182 µs, which bounds the ratio for this algorithm.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};

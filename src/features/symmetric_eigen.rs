@@ -553,6 +553,35 @@ mod tests {
         }
     }
 
+    /// The vector-width variants chosen at run time must agree bit for bit with the portable
+    /// build (baseline x86-64 or any other target), or results would depend on the machine.
+    #[test]
+    fn dispatched_and_portable_paths_are_bit_identical() {
+        for (n, seed) in [(17, 7), (64, 8)] {
+            let a = test_matrix(n, seed);
+            let mut dispatched = SymmetricEigen::new(n);
+            dispatched.decompose(a.view()).unwrap();
+            let mut portable = SymmetricEigen::new(n);
+            for j in 0..n {
+                for i in j..n {
+                    portable.vectors[j * n + i] = a[[i, j]];
+                }
+            }
+            portable.tridiagonalise();
+            portable.ql_implicit().unwrap();
+            portable.sort_ascending();
+            let bits = |x: &[f64]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(dispatched.values()), bits(portable.values()));
+            assert_eq!(bits(&dispatched.vectors), bits(&portable.vectors));
+            let d: Vec<f64> = (0..n).map(|k| k as f64 - 3.5).collect();
+            let mut acc_dispatched = vec![0.0; n * n];
+            let mut acc_portable = vec![0.0; n * n];
+            dispatched.accumulate_lower(&d, 0.25, &mut acc_dispatched);
+            dispatched.accumulate_lower_portable(&d, 0.25, &mut acc_portable);
+            assert_eq!(bits(&acc_dispatched), bits(&acc_portable));
+        }
+    }
+
     #[test]
     fn diagonal_repeated_and_zero_matrices() {
         let mut eig = SymmetricEigen::new(4);

@@ -443,3 +443,94 @@ fn bad_input_gives_typed_errors() {
         })
     ));
 }
+
+/// Annotations of S001R04 and of a synthetic recording with awkward descriptions, and what
+/// `mne.events_from_annotations(raw, regexp=…, [event_id=…])` makes of them for a set of
+/// patterns (events as [sample, id], the event_id dict, or MNE's error).
+const REGEX_ORACLE: &str = r#"
+import sys, json, mne, numpy as np
+edf = mne.io.read_raw_edf(sys.argv[1], preload=False, verbose=False)
+syn = mne.io.RawArray(np.zeros((2, 2000)), mne.create_info(2, 100.0, "eeg"), verbose=False)
+syn.set_annotations(mne.Annotations(
+    [1.0, 2.5, 3.0, 4.2, 5.0, 6.01, 7.0, 8.125],
+    [0.5] * 8,
+    ["stim/b", "stim/a", "BAD_x", "resp", "stim/a", "Stim/c", "stim/b2", "xstim/a"]))
+cases = [
+    ("edf", "^T[12]$", None), ("edf", "T", None), ("edf", "T[12]", {"T2": 7, "T0": 4}),
+    ("syn", "stim/", None), ("syn", "stim/[ab]$", None), ("syn", "(?i)stim", None),
+    ("syn", "stim/.", {"stim/b2": 9, "resp": 3}), ("syn", "resp|BAD", None),
+    ("syn", "a", None), ("edf", "T3", None),
+]
+out = dict(recordings={}, cases=[])
+for name, r in [("edf", edf), ("syn", syn)]:
+    a = r.annotations
+    out["recordings"][name] = dict(sfreq=r.info["sfreq"], annotations=[
+        [float(o), float(d), str(s)] for o, d, s in zip(a.onset, a.duration, a.description)])
+for which, pattern, ids in cases:
+    r = edf if which == "edf" else syn
+    kw = dict(regexp=pattern)
+    if ids is not None:
+        kw["event_id"] = ids
+    case = dict(recording=which, pattern=pattern, event_id=ids)
+    try:
+        ev, evid = mne.events_from_annotations(r, verbose=False, **kw)
+        case.update(events=ev[:, [0, 2]].tolist(), mapping=sorted(evid.items()))
+    except ValueError as e:
+        case.update(error=str(e))
+    out["cases"].append(case)
+print(json.dumps(out))
+"#;
+
+#[test]
+fn regex_event_selection_matches_mne_regexp() {
+    use eegclean::features::events::{DescriptionPattern, regex_event_mapping};
+    use std::collections::BTreeMap;
+
+    let edf = common::shared_file("data/eegmmidb/S001/S001R04.edf");
+    let v: Value =
+        serde_json::from_str(&common::run_python(REGEX_ORACLE, &[edf.to_str().unwrap()])).unwrap();
+    let cases = v["cases"].as_array().unwrap();
+    let mut errors = 0;
+    for case in cases {
+        let rec = &v["recordings"][case["recording"].as_str().unwrap()];
+        let sfreq = rec["sfreq"].as_f64().unwrap();
+        let annotations = annotations_from_json(&rec["annotations"]);
+        let pattern_text = case["pattern"].as_str().unwrap();
+        let pattern = DescriptionPattern::new(pattern_text).unwrap();
+        let ids: Option<BTreeMap<String, i64>> = case["event_id"].as_object().map(|m| {
+            m.iter()
+                .map(|(k, id)| (k.clone(), id.as_i64().unwrap()))
+                .collect()
+        });
+        let got = regex_event_mapping(&annotations, &pattern, ids.as_ref());
+        if case.get("error").is_some() {
+            assert!(
+                matches!(got, Err(EventError::NoMatchingEvents { .. })),
+                "`{pattern_text}`: MNE raised {}, we gave {got:?}",
+                case["error"]
+            );
+            errors += 1;
+            continue;
+        }
+        let mapping = got.unwrap_or_else(|e| panic!("`{pattern_text}`: {e}"));
+        let mut sorted_mapping = mapping.clone();
+        sorted_mapping.sort();
+        let want_mapping: Vec<(String, i64)> = case["mapping"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_i64().unwrap()))
+            .collect();
+        assert_eq!(sorted_mapping, want_mapping, "`{pattern_text}`: event_id");
+        let events = events_from_annotations(&annotations, sfreq, &mapping).unwrap();
+        let ours: Vec<(i64, i64)> = events.iter().map(|e| (e.sample, e.id)).collect();
+        let want: Vec<(i64, i64)> = case["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e[0].as_i64().unwrap(), e[1].as_i64().unwrap()))
+            .collect();
+        assert_eq!(ours, want, "`{pattern_text}`: events");
+    }
+    assert_eq!(errors, 2, "the two patterns that match nothing");
+}

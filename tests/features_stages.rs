@@ -408,3 +408,62 @@ for log in ep.drop_log:
     let dropped = ours.iter().filter(|&&n| n > 0).count();
     assert!(dropped > 0 && dropped < ours.len(), "{ours:?}");
 }
+
+/// `events_regex` numbers the matching descriptions 1, 2, … in sorted order, as
+/// `mne.events_from_annotations(raw, regexp=...)` does; the stage's epochs table carries
+/// MNE's events and ids.
+#[test]
+fn epoch_stage_events_regex_matches_mne_regexp() {
+    let (o, _dir, out) = run_on_s001r04(
+        "  raw: { kind: load }\n  e: { kind: epoch, after: [raw], events_regex: \"^T[12]$\", tmin: 0.0, tmax: 3.99375 }\n",
+    );
+    assert_eq!(o.status, Status::Ok, "{:?}", o.error);
+    let src = common::shared_file("data/eegmmidb/S001/S001R04.edf");
+    let report = common::run_python(
+        r#"
+import sys, mne
+raw = mne.io.read_raw_edf(sys.argv[1], preload=False, verbose=False)
+ev, evid = mne.events_from_annotations(raw, regexp="^T[12]$", verbose=False)
+names = {v: k for k, v in evid.items()}
+for s, _, i in ev:
+    print(s, i, names[i])
+"#,
+        &[src.to_str().unwrap()],
+    );
+    let theirs: Vec<(i64, i64, String)> = report
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (
+                f[0].parse().unwrap(),
+                f[1].parse().unwrap(),
+                f[2].to_string(),
+            )
+        })
+        .collect();
+    let table = read_table(&out.join("sub-S001_rec-S001R04_desc-e_epochs.parquet"));
+    let first = table
+        .column("first_sample")
+        .unwrap()
+        .cast(&DataType::Int64)
+        .unwrap();
+    let first = first.i64().unwrap();
+    let ids = table
+        .column("event_id")
+        .unwrap()
+        .cast(&DataType::Int64)
+        .unwrap();
+    let ids = ids.i64().unwrap();
+    let names = table.column("event").unwrap().str().unwrap();
+    let ours: Vec<(i64, i64, String)> = (0..table.height())
+        .map(|i| {
+            (
+                first.get(i).unwrap(),
+                ids.get(i).unwrap(),
+                names.get(i).unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(theirs.len(), 15);
+    assert_eq!(ours, theirs);
+}

@@ -169,3 +169,29 @@ fn every_shipped_pipeline_validates() {
         }
     }
 }
+
+#[test]
+fn epoch_events_regex_is_checked_before_any_data_is_read() {
+    for (stage, needle) in [
+        (
+            "{ kind: epoch, after: [raw], events_regex: \"T(1\", tmax: 1.0 }",
+            "not a valid regular expression",
+        ),
+        (
+            "{ kind: epoch, after: [raw], events: [T1], events_regex: \"^T\", tmax: 1.0 }",
+            "not both",
+        ),
+        (
+            "{ kind: epoch, after: [raw], events_regex: \"^T\", fixed_length: { duration: 2.0 } }",
+            "not both",
+        ),
+        (
+            "{ kind: epoch, after: [raw], events_regex: \"^T\" }",
+            "required with `events_regex`",
+        ),
+    ] {
+        let yaml = format!("{HEAD}stages:\n  raw: {{ kind: load }}\n  e: {stage}\n");
+        let e = only_error(&yaml);
+        assert!(e.message.contains(needle), "{stage}: {e}");
+    }
+}

@@ -5,9 +5,15 @@
 //!   recording whose first sample is 0: annotations are ordered by (onset, duration, original
 //!   position) as `mne.Annotations` keeps them, and each selected annotation becomes the event
 //!   at sample `round(onset · sfreq)`, rounding half to even (`np.round`).
+//! * [`regex_event_mapping`] = the `event_id` that `mne.events_from_annotations(raw,
+//!   regexp=pattern)` builds: the distinct descriptions that `re.match` the pattern (matched
+//!   from the start, not necessarily to the end), in sorted order, numbered 1, 2, …; or, with
+//!   an explicit `event_id`, those of its descriptions that match.
 //! * [`fixed_length_events`] = `mne.make_fixed_length_events(raw, id, duration=duration,
 //!   overlap=overlap)`; epochs over them use `tmin = 0`, `tmax = duration − 1/sfreq`
 //!   ([`fixed_length_tmax`]), as `mne.make_fixed_length_epochs`.
+
+use std::collections::BTreeMap;
 
 use crate::data::Annotation;
 
@@ -105,6 +111,82 @@ pub fn events_from_annotations(
         });
     }
     Ok(events)
+}
+
+/// An annotation-description pattern with Python `re.match` semantics: it must match at the
+/// start of the description (`\A(?:pattern)`), as MNE's `regexp` does. Syntax is the Rust
+/// `regex` crate's, which is Python's minus look-around and back-references.
+#[derive(Debug, Clone)]
+pub struct DescriptionPattern {
+    source: String,
+    regex: regex::Regex,
+}
+
+impl DescriptionPattern {
+    pub fn new(pattern: &str) -> Result<Self, regex::Error> {
+        Ok(Self {
+            source: pattern.to_string(),
+            regex: regex::Regex::new(&format!(r"\A(?:{pattern})"))?,
+        })
+    }
+
+    /// The pattern as the user wrote it.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether `re.match(pattern, description)` would succeed.
+    pub fn matches(&self, description: &str) -> bool {
+        self.regex.is_match(description)
+    }
+}
+
+/// The (description, id) mapping `mne.events_from_annotations(raw, event_id, regexp=pattern)`
+/// selects. Without `event_id` (MNE's `"auto"` for non-BrainVision descriptions): every
+/// distinct description matching `pattern`, in sorted order, numbered from 1. With
+/// `event_id`: its descriptions that occur and match, with their ids. Errors when nothing is
+/// selected (MNE raises "Could not find any of the events you specified").
+pub fn regex_event_mapping(
+    annotations: &[Annotation],
+    pattern: &DescriptionPattern,
+    event_id: Option<&BTreeMap<String, i64>>,
+) -> Result<Vec<(String, i64)>, EventError> {
+    let mut descriptions: Vec<&str> = annotations.iter().map(|a| a.description.as_str()).collect();
+    // Python's sorted() on str orders by code point, as Rust's byte order on UTF-8 does.
+    descriptions.sort_unstable();
+    descriptions.dedup();
+    let mut mapping = Vec::new();
+    for d in descriptions.iter().copied().filter(|d| pattern.matches(d)) {
+        match event_id {
+            None => mapping.push((d.to_string(), mapping.len() as i64 + 1)),
+            Some(ids) => {
+                if let Some(&id) = ids.get(d) {
+                    mapping.push((d.to_string(), id));
+                }
+            }
+        }
+    }
+    if mapping.is_empty() {
+        return Err(EventError::NoMatchingEvents {
+            wanted: match event_id {
+                None => format!("descriptions matching `{}`", pattern.as_str()),
+                Some(ids) => format!(
+                    "descriptions matching `{}` among {}",
+                    pattern.as_str(),
+                    ids.keys()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
+            present: if descriptions.is_empty() {
+                "no annotations".into()
+            } else {
+                descriptions.join(", ")
+            },
+        });
+    }
+    Ok(mapping)
 }
 
 /// `mne.make_fixed_length_events` from the start to the end of a recording of `n_samples`.

@@ -8,4 +8,5 @@ pub mod epochs;
 pub mod events;
 pub mod riemann;
 pub mod spd;
+pub mod symmetric_eigen;
 pub mod tangent_space;

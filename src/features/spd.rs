@@ -2,13 +2,12 @@
 //! eigendecomposition `C = V diag(λ) Vᵀ`, as pyriemann computes them
 //! (`pyriemann.geometry.base._matrix_operator`: `numpy.linalg.eigh`, lower triangle).
 //!
-//! The decomposition is faer's, forced single-threaded (`Par::Seq`): faer's global default
-//! is rayon, which would oversubscribe when the scheduler already runs one recording per core
-//! and would make results depend on the thread count.
+//! The decomposition is [`SymmetricEigen`] (single-threaded, bit-reproducible); loops over
+//! many matrices keep one workspace and call the `*_with` forms.
 
-use faer::linalg::evd::{self, ComputeEigenvectors};
-use faer::{Mat, Par};
-use ndarray::{Array1, Array2, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
+
+pub use super::symmetric_eigen::SymmetricEigen;
 
 /// Why a matrix could not be treated as SPD.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -32,37 +31,15 @@ pub enum SpdError {
 }
 
 /// Eigenvalues (ascending) and eigenvectors (columns) of a symmetric matrix, reading its
-/// lower triangle only, like `numpy.linalg.eigh(..., UPLO="L")`.
+/// lower triangle only, like `numpy.linalg.eigh(..., UPLO="L")`. Loops over many matrices
+/// should keep one [`SymmetricEigen`] workspace instead.
 pub fn eigh(a: ArrayView2<f64>) -> Result<(Array1<f64>, Array2<f64>), SpdError> {
-    let (rows, cols) = a.dim();
-    if rows != cols {
-        return Err(SpdError::NotSquare { rows, cols });
-    }
-    if a.iter().any(|v| !v.is_finite()) {
-        return Err(SpdError::NotFinite);
-    }
-    let n = rows;
-    // Mirror the lower triangle so the result cannot depend on rounding noise in the upper one.
-    let m = Mat::<f64>::from_fn(n, n, |i, j| if i >= j { a[[i, j]] } else { a[[j, i]] });
-    let mut s = faer::diag::Diag::<f64>::zeros(n);
-    let mut u = Mat::<f64>::zeros(n, n);
-    let par = Par::Seq;
-    let scratch =
-        evd::self_adjoint_evd_scratch::<f64>(n, ComputeEigenvectors::Yes, par, Default::default());
-    let mut buf = faer::dyn_stack::MemBuffer::new(scratch);
-    evd::self_adjoint_evd(
-        m.as_ref(),
-        s.as_mut(),
-        Some(u.as_mut()),
-        par,
-        faer::dyn_stack::MemStack::new(&mut buf),
-        Default::default(),
-    )
-    .map_err(|_| SpdError::NoConvergence)?;
-    let diag = s.column_vector();
-    let values = Array1::from_shape_fn(n, |i| diag[i]);
-    let vectors = Array2::from_shape_fn((n, n), |(i, j)| u[(i, j)]);
-    Ok((values, vectors))
+    let mut eig = SymmetricEigen::new(a.nrows());
+    eig.decompose(a)?;
+    Ok((
+        Array1::from(eig.values().to_vec()),
+        eig.vectors().to_owned(),
+    ))
 }
 
 /// Largest condition number (λ_max/λ_min) accepted as SPD. Beyond it the smallest
@@ -75,19 +52,31 @@ pub const MAX_CONDITION: f64 = 1e12;
 /// `V diag(f(λ)) Vᵀ` for an SPD matrix; refuses matrices that are not numerically positive
 /// definite (see [`MAX_CONDITION`]).
 pub fn spd_function(a: ArrayView2<f64>, f: impl Fn(f64) -> f64) -> Result<Array2<f64>, SpdError> {
-    let (values, vectors) = eigh(a)?;
-    check_positive_definite(&values)?;
-    Ok(reconstruct(&values.mapv(f), &vectors))
+    let mut eig = SymmetricEigen::new(a.nrows());
+    let mut out = Array2::zeros(a.raw_dim());
+    spd_function_with(&mut eig, a, f, out.view_mut())?;
+    Ok(out)
+}
+
+/// [`spd_function`] into `out`, reusing the workspace `eig`.
+pub fn spd_function_with(
+    eig: &mut SymmetricEigen,
+    a: ArrayView2<f64>,
+    f: impl Fn(f64) -> f64,
+    out: ArrayViewMut2<f64>,
+) -> Result<(), SpdError> {
+    eig.decompose(a)?;
+    check_positive_definite(eig.values())?;
+    let d: Vec<f64> = eig.values().iter().map(|&x| f(x)).collect();
+    eig.reconstruct_into(&d, out);
+    Ok(())
 }
 
 /// Checks ascending eigenvalues for positive definiteness (see [`MAX_CONDITION`]).
-pub fn check_positive_definite(values: &Array1<f64>) -> Result<(), SpdError> {
-    let n = values.len();
-    if n == 0 {
+pub fn check_positive_definite(values: &[f64]) -> Result<(), SpdError> {
+    let (Some(&min), Some(&max)) = (values.first(), values.last()) else {
         return Ok(());
-    }
-    let min = values[0];
-    let max = values[n - 1];
+    };
     if min.is_nan() || min <= 0.0 || min * MAX_CONDITION < max {
         return Err(SpdError::NotPositiveDefinite {
             min_eigenvalue: min,
@@ -95,12 +84,6 @@ pub fn check_positive_definite(values: &Array1<f64>) -> Result<(), SpdError> {
         });
     }
     Ok(())
-}
-
-/// `V diag(d) Vᵀ`.
-fn reconstruct(d: &Array1<f64>, v: &Array2<f64>) -> Array2<f64> {
-    let scaled = v * &d.view().insert_axis(ndarray::Axis(0));
-    scaled.dot(&v.t())
 }
 
 /// Matrix square root of an SPD matrix.
@@ -120,17 +103,47 @@ pub fn logm(a: ArrayView2<f64>) -> Result<Array2<f64>, SpdError> {
 
 /// Both `C^{1/2}` and `C^{-1/2}` from one decomposition.
 pub fn sqrtm_and_invsqrtm(a: ArrayView2<f64>) -> Result<(Array2<f64>, Array2<f64>), SpdError> {
-    let (values, vectors) = eigh(a)?;
-    check_positive_definite(&values)?;
-    let sqrt = values.mapv(f64::sqrt);
-    let inv = sqrt.mapv(|x| 1.0 / x);
-    Ok((reconstruct(&sqrt, &vectors), reconstruct(&inv, &vectors)))
+    let mut eig = SymmetricEigen::new(a.nrows());
+    let mut sqrt = Array2::zeros(a.raw_dim());
+    let mut inv = Array2::zeros(a.raw_dim());
+    sqrtm_and_invsqrtm_with(&mut eig, a, sqrt.view_mut(), inv.view_mut())?;
+    Ok((sqrt, inv))
+}
+
+/// [`sqrtm_and_invsqrtm`] into `sqrt` and `inv_sqrt`, reusing the workspace `eig`.
+pub fn sqrtm_and_invsqrtm_with(
+    eig: &mut SymmetricEigen,
+    a: ArrayView2<f64>,
+    sqrt: ArrayViewMut2<f64>,
+    inv_sqrt: ArrayViewMut2<f64>,
+) -> Result<(), SpdError> {
+    eig.decompose(a)?;
+    check_positive_definite(eig.values())?;
+    let s: Vec<f64> = eig.values().iter().map(|x| x.sqrt()).collect();
+    let inv: Vec<f64> = s.iter().map(|x| 1.0 / x).collect();
+    eig.reconstruct_into(&s, sqrt);
+    eig.reconstruct_into(&inv, inv_sqrt);
+    Ok(())
 }
 
 /// Matrix exponential of a symmetric matrix (any sign of eigenvalues is fine).
 pub fn expm_symmetric(a: ArrayView2<f64>) -> Result<Array2<f64>, SpdError> {
-    let (values, vectors) = eigh(a)?;
-    Ok(reconstruct(&values.mapv(f64::exp), &vectors))
+    let mut eig = SymmetricEigen::new(a.nrows());
+    let mut out = Array2::zeros(a.raw_dim());
+    expm_symmetric_with(&mut eig, a, out.view_mut())?;
+    Ok(out)
+}
+
+/// [`expm_symmetric`] into `out`, reusing the workspace `eig`.
+pub fn expm_symmetric_with(
+    eig: &mut SymmetricEigen,
+    a: ArrayView2<f64>,
+    out: ArrayViewMut2<f64>,
+) -> Result<(), SpdError> {
+    eig.decompose(a)?;
+    let d: Vec<f64> = eig.values().iter().map(|x| x.exp()).collect();
+    eig.reconstruct_into(&d, out);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@
 
 use ndarray::{Array2, ArrayView2, ArrayView3, Axis};
 
-use super::riemann::{MeanOptions, RiemannError, mean_riemann};
-use super::spd;
+use super::riemann::{MeanOptions, RiemannError, mean_riemann, whiten_into};
+use super::spd::{self, SymmetricEigen};
 
 /// A fitted tangent-space map.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,13 +57,27 @@ impl TangentSpace {
             return Err(RiemannError::DimensionMismatch { got: rows, want: c });
         }
         let mut out = Array2::zeros((n, self.n_features()));
+        let mut eig = SymmetricEigen::new(c);
+        let mut half = Array2::<f64>::zeros((c, c));
+        let mut whitened = Array2::<f64>::zeros((c, c));
+        let mut log = Array2::<f64>::zeros((c, c));
+        let mut logs = vec![0.0; c];
         for (index, cov) in covariances.outer_iter().enumerate() {
-            let whitened = self
-                .inv_sqrt_reference
-                .dot(&cov)
-                .dot(&self.inv_sqrt_reference);
-            let log = spd::logm(whitened.view())
-                .map_err(|source| RiemannError::Matrix { index, source })?;
+            whiten_into(
+                self.inv_sqrt_reference.view(),
+                cov,
+                &mut half,
+                &mut whitened,
+            );
+            let checked = match eig.decompose(whitened.view()) {
+                Ok(()) => spd::check_positive_definite(eig.values()),
+                Err(e) => Err(e),
+            };
+            checked.map_err(|source| RiemannError::Matrix { index, source })?;
+            for (l, &x) in logs.iter_mut().zip(eig.values()) {
+                *l = x.ln();
+            }
+            eig.reconstruct_into(&logs, log.view_mut());
             upper_into(log.view(), out.index_axis_mut(Axis(0), index));
         }
         Ok(out)

@@ -14,7 +14,8 @@ use crate::features::epochs::{
     Baseline, Decimation, DropReason, EpochParams, EpochRecord, cut_epochs,
 };
 use crate::features::events::{
-    Event, events_from_annotations, fixed_length_events, fixed_length_tmax,
+    DescriptionPattern, Event, events_from_annotations, fixed_length_events, fixed_length_tmax,
+    regex_event_mapping,
 };
 use crate::io::tables;
 use crate::stage_params;
@@ -22,7 +23,9 @@ use crate::stage_params;
 pub const INFO: KindInfo = KindInfo {
     kind: "epoch",
     summary: "Epochs as mne.Epochs cuts them: around annotations (`events: [T1, T2]`, ids \
-              1, 2, … or `event_id: {T1: 2, T2: 3}`) or fixed-length windows \
+              1, 2, … or `event_id: {T1: 2, T2: 3}`; or `events_regex: \"^T[12]$\"`, the \
+              descriptions matching from their start as MNE's `regexp=`, numbered 1, 2, … in \
+              sorted order, or only those in `event_id`) or fixed-length windows \
               (`fixed_length: {duration, overlap}`). `tmin`/`tmax` in seconds, both ends \
               inclusive (`tmax: 3.99375` = 4 s at 160 Hz); optional `baseline: [a, b]` (null = \
               epoch edge), `decim` (refused below 3× the low-pass edge unless \
@@ -39,7 +42,8 @@ pub const INFO: KindInfo = KindInfo {
               imagery: { kind: epoch, after: [filtered], events: [T1, T2], event_id: { T1: 2, T2: 3 }, tmin: 0.0, tmax: 3.99375 }\n\
               lowpassed: { kind: filter, after: [raw], l_freq: 1.0, h_freq: 25.0 }\n\
               checked: { kind: epoch, after: [lowpassed], events: [T1, T2], tmin: -0.5, tmax: 2.0, baseline: [null, 0], decim: 2, reject: { eeg: 500e-6 }, flat: { eeg: 1e-7 } }\n\
-              windows: { kind: epoch, after: [filtered], fixed_length: { duration: 2.0, overlap: 0.5 } }\n",
+              windows: { kind: epoch, after: [filtered], fixed_length: { duration: 2.0, overlap: 0.5 } }\n\
+              by_pattern: { kind: epoch, after: [filtered], events_regex: \"^T[12]$\", tmin: -0.5, tmax: 3.99375 }\n",
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize, serde::Serialize)]
@@ -66,6 +70,8 @@ stage_params! {
     pub struct EpochStageParams {
         #[serde(default)]
         pub events: Vec<String>,
+        #[serde(default)]
+        pub events_regex: Option<String>,
         #[serde(default)]
         pub event_id: BTreeMap<String, i64>,
         #[serde(default)]
@@ -96,6 +102,11 @@ stage_params! {
 enum EventSource {
     /// (description, id) in the order given.
     Annotations(Vec<(String, i64)>),
+    /// Descriptions matching a pattern, resolved per recording (MNE `regexp=`).
+    Regex {
+        pattern: DescriptionPattern,
+        event_id: Option<BTreeMap<String, i64>>,
+    },
     Fixed(FixedLength),
 }
 
@@ -140,81 +151,112 @@ fn check_thresholds(
 impl StageParams for EpochStageParams {
     fn check(self: Box<Self>) -> Result<Box<dyn Stage>, ParamError> {
         let p = &*self;
-        let source = match (p.events.is_empty(), p.fixed_length) {
-            (false, Some(_)) => {
+        let source = if let Some(pattern) = &p.events_regex {
+            if !p.events.is_empty() {
                 return Err(ParamError::new(
-                    "fixed_length",
-                    "give either `events` (annotation descriptions) or `fixed_length`, not both",
+                    "events_regex",
+                    "give either `events` (a list of descriptions) or `events_regex`, not both",
                 ));
             }
-            (true, None) => {
+            if p.fixed_length.is_some() {
                 return Err(ParamError::new(
-                    "events",
-                    "nothing to epoch around: give `events: [T1, T2]` or `fixed_length: { duration: 2.0 }`",
+                    "events_regex",
+                    "give either `events_regex` or `fixed_length`, not both",
                 ));
             }
-            (true, Some(f)) => {
-                if !(f.duration.is_finite()
-                    && f.duration > 0.0
-                    && f.overlap >= 0.0
-                    && f.overlap < f.duration)
-                {
+            let pattern = DescriptionPattern::new(pattern).map_err(|e| {
+                ParamError::new(
+                    "events_regex",
+                    format!("not a valid regular expression (Rust `regex` syntax): {e}"),
+                )
+            })?;
+            if p.tmax.is_none() {
+                return Err(ParamError::new(
+                    "tmax",
+                    "required with `events_regex`: the end of each epoch in seconds after the event",
+                ));
+            }
+            EventSource::Regex {
+                pattern,
+                event_id: (!p.event_id.is_empty()).then(|| p.event_id.clone()),
+            }
+        } else {
+            match (p.events.is_empty(), p.fixed_length) {
+                (false, Some(_)) => {
                     return Err(ParamError::new(
                         "fixed_length",
-                        format!(
-                            "need duration > 0 and 0 ≤ overlap < duration (got duration {}, overlap {})",
-                            f.duration, f.overlap
-                        ),
+                        "give either `events` (annotation descriptions) or `fixed_length`, not both",
                     ));
                 }
-                if !p.event_id.is_empty() {
+                (true, None) => {
                     return Err(ParamError::new(
-                        "event_id",
-                        "only meaningful with `events`, not with `fixed_length`",
+                        "events",
+                        "nothing to epoch around: give `events: [T1, T2]`, `events_regex: \"^T[12]$\"` or `fixed_length: { duration: 2.0 }`",
                     ));
                 }
-                if p.tmin.is_some() || p.tmax.is_some() {
-                    return Err(ParamError::new(
-                        "tmax",
-                        "fixed-length epochs span [0, duration − 1/sfreq]; drop `tmin`/`tmax`",
-                    ));
-                }
-                EventSource::Fixed(f)
-            }
-            (false, None) => {
-                let mut mapping = Vec::with_capacity(p.events.len());
-                for (i, name) in p.events.iter().enumerate() {
-                    if p.events[..i].contains(name) {
+                (true, Some(f)) => {
+                    if !(f.duration.is_finite()
+                        && f.duration > 0.0
+                        && f.overlap >= 0.0
+                        && f.overlap < f.duration)
+                    {
                         return Err(ParamError::new(
-                            "events",
-                            format!("`{name}` is listed twice"),
+                            "fixed_length",
+                            format!(
+                                "need duration > 0 and 0 ≤ overlap < duration (got duration {}, overlap {})",
+                                f.duration, f.overlap
+                            ),
                         ));
                     }
-                    let id = if p.event_id.is_empty() {
-                        i as i64 + 1
-                    } else {
-                        *p.event_id.get(name).ok_or_else(|| {
+                    if !p.event_id.is_empty() {
+                        return Err(ParamError::new(
+                            "event_id",
+                            "only meaningful with `events`, not with `fixed_length`",
+                        ));
+                    }
+                    if p.tmin.is_some() || p.tmax.is_some() {
+                        return Err(ParamError::new(
+                            "tmax",
+                            "fixed-length epochs span [0, duration − 1/sfreq]; drop `tmin`/`tmax`",
+                        ));
+                    }
+                    EventSource::Fixed(f)
+                }
+                (false, None) => {
+                    let mut mapping = Vec::with_capacity(p.events.len());
+                    for (i, name) in p.events.iter().enumerate() {
+                        if p.events[..i].contains(name) {
+                            return Err(ParamError::new(
+                                "events",
+                                format!("`{name}` is listed twice"),
+                            ));
+                        }
+                        let id = if p.event_id.is_empty() {
+                            i as i64 + 1
+                        } else {
+                            *p.event_id.get(name).ok_or_else(|| {
                             ParamError::new(
                                 "event_id",
                                 format!("has no id for event `{name}`; give one for every entry of `events`"),
                             )
                         })?
-                    };
-                    mapping.push((name.clone(), id));
+                        };
+                        mapping.push((name.clone(), id));
+                    }
+                    if let Some(extra) = p.event_id.keys().find(|k| !p.events.contains(k)) {
+                        return Err(ParamError::new(
+                            "event_id",
+                            format!("`{extra}` is not in `events`"),
+                        ));
+                    }
+                    if p.tmax.is_none() {
+                        return Err(ParamError::new(
+                            "tmax",
+                            "required with `events`: the end of each epoch in seconds after the event",
+                        ));
+                    }
+                    EventSource::Annotations(mapping)
                 }
-                if let Some(extra) = p.event_id.keys().find(|k| !p.events.contains(k)) {
-                    return Err(ParamError::new(
-                        "event_id",
-                        format!("`{extra}` is not in `events`"),
-                    ));
-                }
-                if p.tmax.is_none() {
-                    return Err(ParamError::new(
-                        "tmax",
-                        "required with `events`: the end of each epoch in seconds after the event",
-                    ));
-                }
-                EventSource::Annotations(mapping)
             }
         };
         for (name, v) in [("tmin", p.tmin), ("tmax", p.tmax)] {
@@ -435,6 +477,14 @@ impl Stage for Epoch {
             EventSource::Annotations(mapping) => {
                 let events = events_from_annotations(&rec.annotations, sfreq, mapping)
                     .map_err(|e| StageError::mismatch(format!("events: {e}")))?;
+                let tmax = self.params.tmax.unwrap_or(0.0);
+                (events, self.params.tmin.unwrap_or(0.0), tmax)
+            }
+            EventSource::Regex { pattern, event_id } => {
+                let mapping = regex_event_mapping(&rec.annotations, pattern, event_id.as_ref())
+                    .map_err(|e| StageError::mismatch(format!("events_regex: {e}")))?;
+                let events = events_from_annotations(&rec.annotations, sfreq, &mapping)
+                    .map_err(|e| StageError::mismatch(format!("events_regex: {e}")))?;
                 let tmax = self.params.tmax.unwrap_or(0.0);
                 (events, self.params.tmin.unwrap_or(0.0), tmax)
             }

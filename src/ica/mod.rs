@@ -10,6 +10,7 @@ pub mod fastica;
 pub mod infomax;
 pub(crate) mod linalg;
 pub mod picard;
+mod score_kernels;
 pub mod whitening;
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
@@ -96,9 +97,12 @@ pub fn fit(
     let pca = fit_pca(data)?;
     let n = pca.choose_n_components(n_components)?;
     let whitened = pca.whitened(data, n);
+    // Gram matrix of the whitened scores: the sources' energies for the sorting below come
+    // from it, so Picard may overwrite the scores instead of the fit keeping a copy.
+    let scores_gram = linalg::matmul_bt(whitened.view(), whitened.view());
     let mut rng = Rng::new(seed);
     let out = match method {
-        Method::Picard(p) => picard::picard(whitened.view(), p, &mut rng)?,
+        Method::Picard(p) => picard::picard_owned(whitened, p, &mut rng)?,
         Method::FastIca(p) => fastica::fastica(whitened.view(), p, &mut rng)?,
         Method::Infomax(p) => infomax::infomax(whitened.view(), p, &mut rng)?,
     };
@@ -123,9 +127,12 @@ pub fn fit(
         linalg::inverse(unmixing.view()).ok_or(IcaError::Decomposition("unmixing inversion"))?;
 
     // Sort by explained variance in the fitted data (MNE's `_ica_explained_variance`):
-    // sum of squared mixing weights × source energy. Sources = W @ whitened.
-    let sources = linalg::matmul(out.unmixing.view(), whitened.view());
-    let energy = sources.map_axis(Axis(1), |r| r.dot(&r));
+    // sum of squared mixing weights × source energy. Sources = U @ whitened, so the energies
+    // are diag(U · whitenedᵀwhitened · Uᵀ).
+    let u_gram = linalg::matmul(out.unmixing.view(), scores_gram.view());
+    let energy: Array1<f64> = (0..n)
+        .map(|k| u_gram.row(k).dot(&out.unmixing.row(k)))
+        .collect();
     let col_power = mixing.map_axis(Axis(0), |c| c.dot(&c));
     let var: Vec<f64> = (0..n).map(|k| col_power[k] * energy[k]).collect();
     let mut order: Vec<usize> = (0..n).collect();

@@ -19,7 +19,7 @@ pub use decomposition::{Decomposition, Method};
 pub use fastica::{FastIcaFun, FastIcaParams};
 pub use infomax::InfomaxParams;
 pub use picard::{Density, PicardParams};
-pub use whitening::{ComponentCount, Pca, fit_pca};
+pub use whitening::{ComponentCount, Pca, fit_pca, fit_pca_whitened};
 
 use crate::rng::Rng;
 
@@ -94,9 +94,8 @@ pub fn fit(
     method: &Method,
     seed: u64,
 ) -> Result<Decomposition, IcaError> {
-    let pca = fit_pca(data)?;
-    let n = pca.choose_n_components(n_components)?;
-    let whitened = pca.whitened(data, n);
+    let (pca, whitened) = fit_pca_whitened(data, n_components)?;
+    let n = whitened.nrows();
     // Gram matrix of the whitened scores: the sources' energies for the sorting below come
     // from it, so Picard may overwrite the scores instead of the fit keeping a copy.
     let scores_gram = linalg::matmul_bt(whitened.view(), whitened.view());

@@ -222,6 +222,46 @@ impl Sweep {
         }
     }
 
+    /// `b ← matrix · y` and the loss sums of `y + beta·b`, block by block so that each
+    /// block of `b` is evaluated while it is still in cache (one pass over the data less
+    /// than the product followed by [`Sweep::trial_loss_sums`], with the same sums).
+    fn product_and_trial_loss_sums(
+        &mut self,
+        matrix: ArrayView2<f64>,
+        y: &Array2<f64>,
+        b: &mut Array2<f64>,
+        beta: f64,
+        totals: &mut [RowTotals],
+    ) {
+        self.sums.fill(RowSums::default());
+        let t = y.ncols();
+        for start in (0..t).step_by(BLOCK) {
+            let stop = (start + BLOCK).min(t);
+            gemm_into(
+                b.slice_mut(s![.., start..stop]),
+                matrix,
+                y.slice(s![.., start..stop]),
+                1.0,
+                false,
+            );
+            for (i, sums) in self.sums.iter_mut().enumerate() {
+                let u = Update {
+                    b: &contiguous(b.row(i))[start..stop],
+                    beta,
+                };
+                loss_row(
+                    self.density,
+                    &contiguous(y.row(i))[start..stop],
+                    Some(u),
+                    sums,
+                );
+            }
+        }
+        for (total, sums) in totals.iter_mut().zip(&self.sums) {
+            *total = sums.totals(self.density);
+        }
+    }
+
     /// Loss sums of `y + beta·b` (or of `y`), into `totals`.
     fn trial_loss_sums(
         &mut self,
@@ -359,7 +399,8 @@ struct LineSearch {
 impl Solver<'_> {
     /// Backtracking line search from (Y, W) along `direction` (python-picard's
     /// `_line_search`). Picard's trial sources (I + αD)·Y are Y + α·(D·Y), with D·Y computed
-    /// once; Picard-O's expm(αD)·Y are computed per trial.
+    /// once, during the first trial, and never stored as trial sources; Picard-O's
+    /// expm(αD)·Y are computed per trial.
     fn line_search(
         &mut self,
         w: &Array2<f64>,
@@ -370,9 +411,6 @@ impl Solver<'_> {
     ) -> LineSearch {
         let n = w.nrows();
         let ortho = self.params.ortho;
-        if !ortho {
-            self.product_into_b(direction.view());
-        }
         let mut alpha = 1.0;
         let mut last = (Array2::eye(n), f64::NAN, alpha);
         for _ in 0..ls_tries {
@@ -383,8 +421,19 @@ impl Solver<'_> {
                 self.sweep.trial_loss_sums(&self.b, None, &mut self.trial);
                 transform
             } else {
-                self.sweep
-                    .trial_loss_sums(&self.y, Some((&self.b, alpha)), &mut self.trial);
+                if alpha == 1.0 {
+                    // first trial: D·Y, evaluated block by block as it is computed
+                    self.sweep.product_and_trial_loss_sums(
+                        direction.view(),
+                        &self.y,
+                        &mut self.b,
+                        alpha,
+                        &mut self.trial,
+                    );
+                } else {
+                    self.sweep
+                        .trial_loss_sums(&self.y, Some((&self.b, alpha)), &mut self.trial);
+                }
                 Array2::eye(n) + &step
             };
             let w_new = matmul(transform.view(), w.view());

@@ -69,7 +69,7 @@ impl Default for PicardParams {
 /// element-wise kernel and the products that consume them. Fixed, so the summation order
 /// (and every bit of the result) does not depend on anything else.
 const BLOCK: usize = 1024;
-const _: () = assert!(BLOCK <= MAX_BLOCK && BLOCK % LANES == 0);
+const _: () = assert!(BLOCK <= MAX_BLOCK && BLOCK.is_multiple_of(LANES));
 
 /// Run Picard on whitened, unit-variance data `z` (n × samples), MNE-style: centre, start
 /// from a random decorrelated matrix drawn from `rng`, iterate. Returns the unmixing matrix

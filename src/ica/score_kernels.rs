@@ -97,8 +97,8 @@ impl RowSums {
 
 const LOG2_E: f64 = std::f64::consts::LOG2_E;
 /// ln 2 split so that k · LN2_HI is exact for |k| < 2¹¹ (fdlibm's constants).
-const LN2_HI: f64 = 6.931_471_803_691_238_164_9e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 /// 1.5 · 2⁵²: adding it rounds to an integer held in the low mantissa bits.
 const ROUND_SHIFT: f64 = 6_755_399_441_055_744.0;
 /// Below this the result would be subnormal; the clamped value (≈ 3e-308) is as good as 0

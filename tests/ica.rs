@@ -143,9 +143,10 @@ fn best_matches(ours: &Decomposition, ref_prefix: &str, x: &Array2<f64>) -> Vec<
 }
 
 /// ICA on real EEG is non-convex: which weak components a fit finds depends on the random
-/// start, and we cannot reproduce NumPy's random stream. So the oracle is MNE itself with
-/// other seeds: our fit must reproduce MNE's seed-97 components at least as well as MNE's
-/// own seed-0/seed-1 fits do (the number matched at |corr| ≥ 0.99, and the worst match).
+/// start. For solvers whose start we do not draw as MNE does (FastICA), the oracle is MNE
+/// itself with other seeds: our fit must reproduce MNE's seed-97 components at least as well
+/// as MNE's own seed-0/seed-1 fits do (the number matched at |corr| ≥ 0.99, and the worst
+/// match). Picard starts where MNE's does, so it must match all of them (see below).
 /// That the iterations themselves are python-picard's is checked from a common start by
 /// `picard_follows_python_picard_from_the_same_start`.
 fn compare_with_mne_seeds(d: &Decomposition, method: &str, x: &Array2<f64>) {
@@ -226,6 +227,50 @@ fn picard_matches_mne_components_on_s001r04() {
     );
     assert!(d.converged);
     compare_with_mne_seeds(&d, "picard", &x);
+    // Our start is MNE's for random_state=97 (numpy's RandomState stream, reproduced), so
+    // the fit follows MNE's: same iteration count up to rounding, every component found.
+    let timings: serde_json::Value = serde_json::from_reader(
+        File::open(common::shared_file(&format!("{REF}/timings.json"))).unwrap(),
+    )
+    .unwrap();
+    let mne_n_iter = timings["ica"]["picard"]["n_iter"].as_u64().unwrap() as i64;
+    assert!(
+        (d.n_iter as i64 - mne_n_iter).abs() <= 2,
+        "{} iterations, MNE {mne_n_iter}",
+        d.n_iter
+    );
+    let ours = best_matches(&d, "ica_picard", &x);
+    let worst = ours.iter().cloned().fold(1.0, f64::min);
+    assert!(worst >= 0.999, "worst match with MNE's components: {worst}");
+}
+
+const ORACLE_NUMPY_NORMALS: &str = r#"
+import sys, numpy as np
+seed = int(sys.argv[1])
+rs = np.random.RandomState(seed if seed < 2**32 else [seed & 0xffffffff, seed >> 32])
+np.save(sys.argv[2], rs.normal(size=(20, 20)))
+"#;
+
+/// The matrix Picard's start is decorrelated from is numpy's, draw for draw.
+#[test]
+fn picard_start_draws_are_numpys_random_state() {
+    let dir = common::scratch();
+    let path = dir.path().join("w.npy");
+    for seed in [0u64, 1, 97, 4_294_967_295, 4_294_967_301] {
+        common::run_python(
+            ORACLE_NUMPY_NORMALS,
+            &[&seed.to_string(), path.to_str().unwrap()],
+        );
+        let want = npy::read_f64(&path)
+            .unwrap()
+            .into_dimensionality::<Ix2>()
+            .unwrap();
+        assert_eq!(
+            eegclean::ica::mne_random::mne_picard_initial_normals(seed, 20),
+            want,
+            "seed {seed}"
+        );
+    }
 }
 
 #[test]

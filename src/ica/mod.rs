@@ -9,6 +9,7 @@ pub mod decomposition;
 pub mod fastica;
 pub mod infomax;
 pub(crate) mod linalg;
+pub mod mne_random;
 pub mod picard;
 mod score_kernels;
 pub mod whitening;
@@ -101,7 +102,12 @@ pub fn fit(
     let scores_gram = linalg::matmul_bt(whitened.view(), whitened.view());
     let mut rng = Rng::new(seed);
     let out = match method {
-        Method::Picard(p) => picard::picard_owned(whitened, p, &mut rng)?,
+        // MNE's own start for this seed, so that the fit follows MNE's iterates.
+        Method::Picard(p) => picard::picard_owned_from_normals(
+            whitened,
+            p,
+            mne_random::mne_picard_initial_normals(seed, n).view(),
+        )?,
         Method::FastIca(p) => fastica::fastica(whitened.view(), p, &mut rng)?,
         Method::Infomax(p) => infomax::infomax(whitened.view(), p, &mut rng)?,
     };

@@ -92,8 +92,27 @@ pub fn picard_owned(
 ) -> Result<SolverOutput, IcaError> {
     let n = z.nrows();
     let w0 = Array2::from_shape_simple_fn((n, n), || rng.normal());
+    picard_owned_from_normals(z, params, w0.view())
+}
+
+/// [`picard_owned`] from a given matrix of normal draws, decorrelated into the start as
+/// python-picard does (`w_init = _sym_decorrelation(random_state.normal(size=(n, n)))`).
+/// With [`super::mne_random::mne_picard_initial_normals`] this is MNE's start.
+pub fn picard_owned_from_normals(
+    z: Array2<f64>,
+    params: &PicardParams,
+    normals: ArrayView2<f64>,
+) -> Result<SolverOutput, IcaError> {
+    let n = z.nrows();
+    if normals.dim() != (n, n) {
+        return Err(IcaError::Shape {
+            what: "initial normals",
+            got: normals.nrows(),
+            expected: n,
+        });
+    }
     let w_init =
-        sym_decorrelation(w0.view()).ok_or(IcaError::Decomposition("Picard initialisation"))?;
+        sym_decorrelation(normals).ok_or(IcaError::Decomposition("Picard initialisation"))?;
     picard_from_owned(z, params, w_init.view())
 }
 

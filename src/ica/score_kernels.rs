@@ -140,6 +140,11 @@ pub(crate) struct RowOut<'a> {
 /// `a·b + c`, fused where the CPU has FMA (the dispatching wrappers decide; within one
 /// run every sample goes through the same path, so the bits do not depend on anything
 /// but the CPU type).
+///
+/// Every helper below the dispatching wrappers must be `#[inline(always)]` (closures
+/// included: pass them only to inlined functions): code that is not inlined into a
+/// `#[target_feature]` wrapper is compiled for the baseline CPU, where `mul_add` is a
+/// software call — still correct, but 20× slower (measured).
 #[inline(always)]
 fn fmadd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
     if FMA { a.mul_add(b, c) } else { a * b + c }

@@ -73,24 +73,47 @@ pub fn fit_pca_whitened(
     Ok((pca, whitened))
 }
 
-/// Σ of `values` with eight running sums (a fixed order, so the same bits every time),
-/// which the compiler can vectorise where a single running sum could not be.
-fn sum_in_lanes(values: impl Iterator<Item = f64>) -> f64 {
+/// Σ f(x) over `values` with eight running sums (a fixed order, so the same bits every
+/// time), which the compiler can vectorise where a single running sum could not be.
+fn sum_in_lanes(values: &[f64], f: impl Fn(f64) -> f64) -> f64 {
     let mut lanes = [0.0f64; 8];
-    for (i, v) in values.enumerate() {
-        lanes[i % 8] += v;
+    let chunks = values.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for l in 0..8 {
+            lanes[l] += f(c[l]);
+        }
+    }
+    for (l, &x) in rest.iter().enumerate() {
+        lanes[l] += f(x);
     }
     ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
         + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
 }
 
+/// Largest |x| over `values` (exact in any order).
+fn max_abs(values: &[f64]) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let chunks = values.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for l in 0..8 {
+            lanes[l] = lanes[l].max(c[l].abs());
+        }
+    }
+    for (l, &x) in rest.iter().enumerate() {
+        lanes[l] = lanes[l].max(x.abs());
+    }
+    lanes.iter().fold(0.0f64, |a, &b| a.max(b))
+}
+
 /// Σ over every value of `data` of `f(value)`, row by row.
-fn sum_all(data: ArrayView2<f64>, f: impl Fn(f64) -> f64) -> f64 {
+fn sum_all(data: ArrayView2<f64>, f: impl Fn(f64) -> f64 + Copy) -> f64 {
     data.rows()
         .into_iter()
         .map(|row| match row.as_slice() {
-            Some(s) => sum_in_lanes(s.iter().map(|&x| f(x))),
-            None => sum_in_lanes(row.iter().map(|&x| f(x))),
+            Some(s) => sum_in_lanes(s, f),
+            None => sum_in_lanes(&row.to_vec(), f),
         })
         .sum()
 }
@@ -184,11 +207,17 @@ fn fit_pca_impl(
         let mut sc = scores.slice_mut(s![.., ..stop - start]);
         gemm_into(sc.view_mut(), pca.components.view(), b.view(), 1.0, false);
         for (k, row) in sc.outer_iter().enumerate() {
-            for &v in row.iter() {
-                // strict '>' keeps the first maximum, like numpy's argmax
-                if v.abs() > best[k].0 {
-                    best[k] = (v.abs(), if v < 0.0 { -1.0 } else { 1.0 });
-                }
+            let row = row
+                .to_slice()
+                .expect("rows of a block of a standard-layout array are contiguous");
+            // The block's largest magnitude (exact whatever the order, so eight lanes), then
+            // the first sample reaching it: numpy's argmax keeps the first maximum, and a
+            // later block only wins with a strictly larger one.
+            let block_max = max_abs(row);
+            if block_max > best[k].0
+                && let Some(&v) = row.iter().find(|v| v.abs() == block_max)
+            {
+                best[k] = (block_max, if v < 0.0 { -1.0 } else { 1.0 });
             }
         }
         if let Some(z) = whitened.as_mut() {

@@ -261,11 +261,25 @@ fn accumulate_sq<const FMA: bool>(acc: &mut [f64; LANES], v: &[f64; LANES], used
     }
 }
 
-/// The lane blocks of a row: (start, used), full blocks first and one partial at the end.
-fn lane_blocks(len: usize) -> impl Iterator<Item = (usize, usize)> {
-    (0..len)
-        .step_by(LANES)
-        .map(move |start| (start, LANES.min(len - start)))
+/// Runs `$body` with `$start`/`$used` bound for every full lane block, then once for the
+/// partial block at the end. A macro, not a function taking a closure: the body must be
+/// compiled inside the `#[target_feature]` wrapper (see [`fmadd`]), and in the loop
+/// `$used` is the constant `LANES`, so its loads, stores and sums are single vector
+/// instructions rather than variable-length copies.
+macro_rules! for_lane_blocks {
+    ($len:expr, |$start:ident, $used:ident| $body:block) => {{
+        let len: usize = $len;
+        let full = len - len % LANES;
+        for $start in (0..full).step_by(LANES) {
+            let $used = LANES;
+            $body
+        }
+        if full < len {
+            let $start = full;
+            let $used = len - full;
+            $body
+        }
+    }};
 }
 
 /// The loss sums (Σ −log p, Σ y²) of one row block under the tanh density.
@@ -279,7 +293,7 @@ fn tanh_loss_row<const FMA: bool>(
     let mut sum_abs = acc.log_lik;
     let mut product = acc.log1p_product;
     let mut sum_sq = acc.sq;
-    for (start, used) in lane_blocks(y.len()) {
+    for_lane_blocks!(y.len(), |start, used| {
         let v = load::<FMA>(y, update, start, used);
         let a = lanes(|l| v[l].abs());
         let (scale, q) = exp_parts::<FMA>(lanes(|l| -2.0 * (alpha * a[l])));
@@ -287,7 +301,7 @@ fn tanh_loss_row<const FMA: bool>(
         accumulate(&mut sum_abs, &a, used);
         multiply(&mut product, &one_plus_e, used);
         accumulate_sq::<FMA>(&mut sum_sq, &v, used);
-    }
+    });
     acc.log_lik = sum_abs;
     acc.log1p_product = product;
     acc.sq = sum_sq;
@@ -310,7 +324,7 @@ fn tanh_score_row<const FMA: bool>(
     let mut product = acc.log1p_product;
     let mut sum_sq = acc.sq;
     let mut sum_dpsi = acc.dpsi;
-    for (start, used) in lane_blocks(y.len()) {
+    for_lane_blocks!(y.len(), |start, used| {
         let v = load::<FMA>(y, update, start, used);
         let a = lanes(|l| v[l].abs());
         let (scale, q) = exp_parts::<FMA>(lanes(|l| -2.0 * (alpha * a[l])));
@@ -327,14 +341,14 @@ fn tanh_score_row<const FMA: bool>(
         }
         store(psi, start, used, &p);
         store(dpsi, start, used, &d);
-        if let Some(s) = sq.as_deref_mut() {
+        if let Some(s) = sq.as_mut() {
             store(s, start, used, &lanes(|l| v[l] * v[l]));
         }
         accumulate(&mut sum_abs, &a, used);
         multiply(&mut product, &one_plus_e, used);
         accumulate_sq::<FMA>(&mut sum_sq, &v, used);
         accumulate(&mut sum_dpsi, &d, used);
-    }
+    });
     acc.log_lik = sum_abs;
     acc.log1p_product = product;
     acc.sq = sum_sq;

@@ -32,6 +32,28 @@ pub fn gemm_into(
     );
 }
 
+/// Lower triangle (with the diagonal) of `dst (+)= a @ a.T`; the upper triangle is left
+/// untouched. Half the work of the full product, for Gram matrices.
+pub fn gram_lower_into(dst: ArrayViewMut2<f64>, a: ArrayView2<f64>, accumulate: bool) {
+    use faer::linalg::matmul::triangular::{BlockStructure, matmul as tri_matmul};
+    let accum = if accumulate {
+        Accum::Add
+    } else {
+        Accum::Replace
+    };
+    tri_matmul(
+        dst.into_faer(),
+        BlockStructure::TriangularLower,
+        accum,
+        a.into_faer(),
+        BlockStructure::Rectangular,
+        a.t().into_faer(),
+        BlockStructure::Rectangular,
+        1.0,
+        Par::Seq,
+    );
+}
+
 /// `a @ b`.
 pub fn matmul(a: ArrayView2<f64>, b: ArrayView2<f64>) -> Array2<f64> {
     let mut out = Array2::zeros((a.nrows(), b.ncols()));

@@ -9,7 +9,9 @@ pub mod decomposition;
 pub mod fastica;
 pub mod infomax;
 pub(crate) mod linalg;
+pub mod mne_random;
 pub mod picard;
+mod score_kernels;
 pub mod whitening;
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
@@ -18,7 +20,7 @@ pub use decomposition::{Decomposition, Method};
 pub use fastica::{FastIcaFun, FastIcaParams};
 pub use infomax::InfomaxParams;
 pub use picard::{Density, PicardParams};
-pub use whitening::{ComponentCount, Pca, fit_pca};
+pub use whitening::{ComponentCount, Pca, fit_pca, fit_pca_whitened};
 
 use crate::rng::Rng;
 
@@ -93,12 +95,19 @@ pub fn fit(
     method: &Method,
     seed: u64,
 ) -> Result<Decomposition, IcaError> {
-    let pca = fit_pca(data)?;
-    let n = pca.choose_n_components(n_components)?;
-    let whitened = pca.whitened(data, n);
+    let (pca, whitened) = fit_pca_whitened(data, n_components)?;
+    let n = whitened.nrows();
+    // Gram matrix of the whitened scores: the sources' energies for the sorting below come
+    // from it, so Picard may overwrite the scores instead of the fit keeping a copy.
+    let scores_gram = linalg::matmul_bt(whitened.view(), whitened.view());
     let mut rng = Rng::new(seed);
     let out = match method {
-        Method::Picard(p) => picard::picard(whitened.view(), p, &mut rng)?,
+        // MNE's own start for this seed, so that the fit follows MNE's iterates.
+        Method::Picard(p) => picard::picard_owned_from_normals(
+            whitened,
+            p,
+            mne_random::mne_picard_initial_normals(seed, n).view(),
+        )?,
         Method::FastIca(p) => fastica::fastica(whitened.view(), p, &mut rng)?,
         Method::Infomax(p) => infomax::infomax(whitened.view(), p, &mut rng)?,
     };
@@ -123,9 +132,12 @@ pub fn fit(
         linalg::inverse(unmixing.view()).ok_or(IcaError::Decomposition("unmixing inversion"))?;
 
     // Sort by explained variance in the fitted data (MNE's `_ica_explained_variance`):
-    // sum of squared mixing weights × source energy. Sources = W @ whitened.
-    let sources = linalg::matmul(out.unmixing.view(), whitened.view());
-    let energy = sources.map_axis(Axis(1), |r| r.dot(&r));
+    // sum of squared mixing weights × source energy. Sources = U @ whitened, so the energies
+    // are diag(U · whitenedᵀwhitened · Uᵀ).
+    let u_gram = linalg::matmul(out.unmixing.view(), scores_gram.view());
+    let energy: Array1<f64> = (0..n)
+        .map(|k| u_gram.row(k).dot(&out.unmixing.row(k)))
+        .collect();
     let col_power = mixing.map_axis(Axis(0), |c| c.dot(&c));
     let var: Vec<f64> = (0..n).map(|k| col_power[k] * energy[k]).collect();
     let mut order: Vec<usize> = (0..n).collect();

@@ -12,9 +12,12 @@
 
 use std::collections::VecDeque;
 
-use ndarray::{Array1, Array2, ArrayView2, Axis, Zip};
+use ndarray::{Array1, Array2, ArrayView2, s};
 
 use super::linalg::{expm, gemm_into, log_abs_det, matmul, matmul_bt, sym_decorrelation};
+use super::score_kernels::{
+    LANES, MAX_BLOCK, RowOut, RowSums, RowTotals, Update, loss_row, score_row,
+};
 use super::{IcaError, SolverOutput};
 use crate::rng::Rng;
 
@@ -61,62 +64,56 @@ impl Default for PicardParams {
     }
 }
 
-impl Density {
-    /// Σ over the row of −log p(y), divided by the row length.
-    fn mean_log_lik(&self, row: ndarray::ArrayView1<f64>) -> f64 {
-        let t = row.len() as f64;
-        let s: f64 = match *self {
-            Density::Tanh { alpha } => row
-                .iter()
-                .map(|&y| {
-                    let a = y.abs();
-                    a + (-2.0 * alpha * a).exp().ln_1p() / alpha
-                })
-                .sum(),
-            Density::Exp { alpha } => row
-                .iter()
-                .map(|&y| -(-alpha * y * y / 2.0).exp() / alpha)
-                .sum(),
-            Density::Cube => row.iter().map(|&y| y.powi(4) / 4.0).sum(),
-        };
-        s / t
-    }
-
-    /// Score ψ(y) and its derivative ψ'(y), written into `psi` and `dpsi`.
-    fn score_and_der(&self, y: &Array2<f64>, psi: &mut Array2<f64>, dpsi: &mut Array2<f64>) {
-        match *self {
-            Density::Tanh { alpha } => Zip::from(psi).and(dpsi).and(y).for_each(|p, d, &v| {
-                let s = (alpha * v).tanh();
-                *p = s;
-                *d = alpha - alpha * s * s;
-            }),
-            Density::Exp { alpha } => Zip::from(psi).and(dpsi).and(y).for_each(|p, d, &v| {
-                let sq = v * v;
-                let k = (-alpha / 2.0 * sq).exp();
-                *p = v * k;
-                *d = (1.0 - alpha * sq) * k;
-            }),
-            Density::Cube => Zip::from(psi).and(dpsi).and(y).for_each(|p, d, &v| {
-                *p = v * v * v;
-                *d = 3.0 * v * v;
-            }),
-        }
-    }
-}
+/// Samples per block of the fused pass over the sources: the block's Y, ψ, ψ' and Y² rows
+/// (4 × n × 1024 doubles, 640 KiB for n = 20) stay in the core's L2 cache between the
+/// element-wise kernel and the products that consume them. Fixed, so the summation order
+/// (and every bit of the result) does not depend on anything else.
+const BLOCK: usize = 1024;
+const _: () = assert!(BLOCK <= MAX_BLOCK && BLOCK.is_multiple_of(LANES));
 
 /// Run Picard on whitened, unit-variance data `z` (n × samples), MNE-style: centre, start
 /// from a random decorrelated matrix drawn from `rng`, iterate. Returns the unmixing matrix
 /// in the whitened space and MNE's iteration count (python-picard's `n_iter + 1`).
+/// Copies `z` once; [`picard_owned`] works in the caller's buffer instead.
 pub fn picard(
     z: ArrayView2<f64>,
     params: &PicardParams,
     rng: &mut Rng,
 ) -> Result<SolverOutput, IcaError> {
+    picard_owned(z.to_owned(), params, rng)
+}
+
+/// [`picard`] on data it may overwrite: the sources are computed in `z`'s own memory, so
+/// the solver holds only one more n × samples buffer (the line search's trial sources).
+pub fn picard_owned(
+    z: Array2<f64>,
+    params: &PicardParams,
+    rng: &mut Rng,
+) -> Result<SolverOutput, IcaError> {
     let n = z.nrows();
     let w0 = Array2::from_shape_simple_fn((n, n), || rng.normal());
+    picard_owned_from_normals(z, params, w0.view())
+}
+
+/// [`picard_owned`] from a given matrix of normal draws, decorrelated into the start as
+/// python-picard does (`w_init = _sym_decorrelation(random_state.normal(size=(n, n)))`).
+/// With [`super::mne_random::mne_picard_initial_normals`] this is MNE's start.
+pub fn picard_owned_from_normals(
+    z: Array2<f64>,
+    params: &PicardParams,
+    normals: ArrayView2<f64>,
+) -> Result<SolverOutput, IcaError> {
+    let n = z.nrows();
+    if normals.dim() != (n, n) {
+        return Err(IcaError::Shape {
+            what: "initial normals",
+            got: normals.nrows(),
+            expected: n,
+        });
+    }
     let w_init =
-        sym_decorrelation(w0.view()).ok_or(IcaError::Decomposition("Picard initialisation"))?;
-    picard_from(z, params, w_init.view())
+        sym_decorrelation(normals).ok_or(IcaError::Decomposition("Picard initialisation"))?;
+    picard_from_owned(z, params, w_init.view())
 }
 
 /// Picard from a given initial unmixing matrix (python-picard's `w_init`), which is used
@@ -124,6 +121,14 @@ pub fn picard(
 /// same start.
 pub fn picard_from(
     z: ArrayView2<f64>,
+    params: &PicardParams,
+    w_init: ArrayView2<f64>,
+) -> Result<SolverOutput, IcaError> {
+    picard_from_owned(z.to_owned(), params, w_init)
+}
+
+fn picard_from_owned(
+    z: Array2<f64>,
     params: &PicardParams,
     w_init: ArrayView2<f64>,
 ) -> Result<SolverOutput, IcaError> {
@@ -135,13 +140,17 @@ pub fn picard_from(
             expected: n,
         });
     }
-    let mut x1 = z.to_owned();
-    for mut row in x1.outer_iter_mut() {
+    // The kernels read rows as contiguous slices.
+    let mut x = if z.is_standard_layout() {
+        z
+    } else {
+        z.as_standard_layout().into_owned()
+    };
+    for mut row in x.outer_iter_mut() {
         let m = row.mean().unwrap_or(0.0);
         row -= m;
     }
-    let x = matmul(w_init, x1.view());
-    drop(x1);
+    transform_in_place(&mut x, w_init);
     let core = core_picard(x, params)?;
     Ok(SolverOutput {
         unmixing: matmul(core.w.view(), w_init),
@@ -150,105 +159,401 @@ pub fn picard_from(
     })
 }
 
+/// `x ← transform · x`, block by block through a small scratch buffer.
+fn transform_in_place(x: &mut Array2<f64>, transform: ArrayView2<f64>) {
+    let (n, t) = x.dim();
+    let mut scratch = Array2::<f64>::zeros((n, BLOCK.min(t)));
+    for start in (0..t).step_by(BLOCK) {
+        let stop = (start + BLOCK).min(t);
+        let mut s = scratch.slice_mut(s![.., ..stop - start]);
+        s.assign(&x.slice(s![.., start..stop]));
+        gemm_into(
+            x.slice_mut(s![.., start..stop]),
+            transform,
+            s.view(),
+            1.0,
+            false,
+        );
+    }
+}
+
 struct CoreResult {
     w: Array2<f64>,
     n_iterations: usize,
     converged: bool,
 }
 
-struct Problem<'a> {
-    params: &'a PicardParams,
+/// What an iteration needs to know about the current sources Y (all sums over samples).
+struct SourceStats {
+    rows: Vec<RowTotals>,
+    /// Σ_t ψ(y_it) y_jt (python-picard's `G` before scaling).
+    g: Array2<f64>,
+    /// Σ_t ψ'(y_it) y_jt² (the H̃2 Hessian approximation before signs and scaling); only
+    /// filled when it is used (not Picard-O).
+    m: Array2<f64>,
 }
 
-impl Problem<'_> {
-    fn loss(&self, y: &Array2<f64>, w: &Array2<f64>, signs: &Array1<f64>) -> f64 {
-        let p = self.params;
-        let mut loss = if p.ortho { 0.0 } else { -log_abs_det(w.view()) };
-        for (row, &s) in y.outer_iter().zip(signs.iter()) {
-            loss += s * p.density.mean_log_lik(row);
-            if p.extended && !p.ortho {
-                loss += 0.5 * row.dot(&row) / row.len() as f64;
-            }
+impl SourceStats {
+    fn new(n: usize) -> Self {
+        SourceStats {
+            rows: vec![
+                RowTotals {
+                    log_lik: 0.0,
+                    sq: 0.0,
+                    dpsi: 0.0
+                };
+                n
+            ],
+            g: Array2::zeros((n, n)),
+            m: Array2::zeros((n, n)),
         }
-        loss
+    }
+}
+
+/// The passes over the sources, block by block so that each block's rows stay in cache
+/// between the element-wise kernel and the products that consume them.
+///
+/// A line search trial only needs the loss, so [`Sweep::trial_loss_sums`] evaluates it
+/// without storing anything; the accepted point is then written once by
+/// [`Sweep::commit`], which also computes ψ, ψ', Y² and the two n × n products the next
+/// iteration needs. The loss sums of both passes are bit-identical.
+struct Sweep {
+    density: Density,
+    /// Picard (not Picard-O) needs Σ ψ'·y² for its Hessian approximation.
+    full_hessian: bool,
+    psi: Array2<f64>,
+    dpsi: Array2<f64>,
+    sq: Array2<f64>,
+    sums: Vec<RowSums>,
+}
+
+impl Sweep {
+    fn new(n: usize, t: usize, params: &PicardParams) -> Self {
+        let w = BLOCK.min(t);
+        let full_hessian = !params.ortho;
+        Sweep {
+            density: params.density,
+            full_hessian,
+            psi: Array2::zeros((n, w)),
+            dpsi: Array2::zeros((n, w)),
+            sq: Array2::zeros((n, if full_hessian { w } else { 0 })),
+            sums: vec![RowSums::default(); n],
+        }
     }
 
-    /// Backtracking line search from (Y, W) along `direction`. Returns
-    /// (success, Y_new, W_new, new_loss, accepted step).
-    #[allow(clippy::too_many_arguments)]
-    fn line_search(
-        &self,
+    /// `b ← matrix · y` and the loss sums of `y + beta·b`, block by block so that each
+    /// block of `b` is evaluated while it is still in cache (one pass over the data less
+    /// than the product followed by [`Sweep::trial_loss_sums`], with the same sums).
+    fn product_and_trial_loss_sums(
+        &mut self,
+        matrix: ArrayView2<f64>,
         y: &Array2<f64>,
+        b: &mut Array2<f64>,
+        beta: f64,
+        totals: &mut [RowTotals],
+    ) {
+        self.sums.fill(RowSums::default());
+        let t = y.ncols();
+        for start in (0..t).step_by(BLOCK) {
+            let stop = (start + BLOCK).min(t);
+            gemm_into(
+                b.slice_mut(s![.., start..stop]),
+                matrix,
+                y.slice(s![.., start..stop]),
+                1.0,
+                false,
+            );
+            for (i, sums) in self.sums.iter_mut().enumerate() {
+                let u = Update {
+                    b: &contiguous(b.row(i))[start..stop],
+                    beta,
+                };
+                loss_row(
+                    self.density,
+                    &contiguous(y.row(i))[start..stop],
+                    Some(u),
+                    sums,
+                );
+            }
+        }
+        for (total, sums) in totals.iter_mut().zip(&self.sums) {
+            *total = sums.totals(self.density);
+        }
+    }
+
+    /// Loss sums of `y + beta·b` (or of `y`), into `totals`.
+    fn trial_loss_sums(
+        &mut self,
+        y: &Array2<f64>,
+        update: Option<(&Array2<f64>, f64)>,
+        totals: &mut [RowTotals],
+    ) {
+        self.sums.fill(RowSums::default());
+        for (i, sums) in self.sums.iter_mut().enumerate() {
+            let row = contiguous(y.row(i));
+            let b_row = update.map(|(b, beta)| (contiguous(b.row(i)), beta));
+            for start in (0..row.len()).step_by(BLOCK) {
+                let stop = (start + BLOCK).min(row.len());
+                let u = b_row.map(|(b, beta)| Update {
+                    b: &b[start..stop],
+                    beta,
+                });
+                loss_row(self.density, &row[start..stop], u, sums);
+            }
+        }
+        for (total, sums) in totals.iter_mut().zip(&self.sums) {
+            *total = sums.totals(self.density);
+        }
+    }
+
+    /// `y ← y + beta·b` (if an update is given) and the full statistics of the new `y`.
+    fn commit(
+        &mut self,
+        y: &mut Array2<f64>,
+        update: Option<(&Array2<f64>, f64)>,
+        stats: &mut SourceStats,
+    ) {
+        self.sums.fill(RowSums::default());
+        stats.g.fill(0.0);
+        stats.m.fill(0.0);
+        let t = y.ncols();
+        for start in (0..t).step_by(BLOCK) {
+            let stop = (start + BLOCK).min(t);
+            let w = stop - start;
+            for (i, sums) in self.sums.iter_mut().enumerate() {
+                let mut row = y.row_mut(i);
+                let row = &mut row
+                    .as_slice_mut()
+                    .expect("rows of a standard-layout array are contiguous")[start..stop];
+                let u = update.map(|(b, beta)| Update {
+                    b: &contiguous(b.row(i))[start..stop],
+                    beta,
+                });
+                let mut psi = self.psi.row_mut(i);
+                let mut dpsi = self.dpsi.row_mut(i);
+                let mut sq = self.full_hessian.then(|| self.sq.row_mut(i));
+                let out = RowOut {
+                    psi: &mut psi.as_slice_mut().expect("owned standard layout")[..w],
+                    dpsi: &mut dpsi.as_slice_mut().expect("owned standard layout")[..w],
+                    sq: sq
+                        .as_mut()
+                        .map(|r| &mut r.as_slice_mut().expect("owned standard layout")[..w]),
+                };
+                score_row(self.density, row, u, out, sums);
+            }
+            let yb = y.slice(s![.., start..stop]);
+            gemm_into(
+                stats.g.view_mut(),
+                self.psi.slice(s![.., ..w]),
+                yb.t(),
+                1.0,
+                true,
+            );
+            if self.full_hessian {
+                gemm_into(
+                    stats.m.view_mut(),
+                    self.dpsi.slice(s![.., ..w]),
+                    self.sq.slice(s![.., ..w]).t(),
+                    1.0,
+                    true,
+                );
+            }
+        }
+        for (total, sums) in stats.rows.iter_mut().zip(&self.sums) {
+            *total = sums.totals(self.density);
+        }
+    }
+}
+
+fn contiguous(row: ndarray::ArrayView1<'_, f64>) -> &[f64] {
+    row.to_slice()
+        .expect("rows of a standard-layout array are contiguous")
+}
+
+/// python-picard's `_loss`, from the sums of a pass (so changing the signs costs nothing).
+fn loss_from_totals(
+    params: &PicardParams,
+    rows: &[RowTotals],
+    w: &Array2<f64>,
+    signs: &Array1<f64>,
+    tf: f64,
+) -> f64 {
+    let mut loss = if params.ortho {
+        0.0
+    } else {
+        -log_abs_det(w.view())
+    };
+    for (row, &s) in rows.iter().zip(signs.iter()) {
+        loss += s * (row.log_lik / tf);
+        if params.extended && !params.ortho {
+            loss += 0.5 * (row.sq / tf);
+        }
+    }
+    loss
+}
+
+/// The solver's state and buffers: the current sources `y` with their statistics, and one
+/// more n × samples buffer `b` for the line search (D·Y for Picard, the trial sources for
+/// Picard-O, whose steps are not linear in the step size).
+struct Solver<'a> {
+    params: &'a PicardParams,
+    tf: f64,
+    sweep: Sweep,
+    y: Array2<f64>,
+    stats: SourceStats,
+    b: Array2<f64>,
+    trial: Vec<RowTotals>,
+}
+
+/// A line search's outcome: python-picard's (converged, W_new, new_loss, step), and the
+/// step size of the trial to move to.
+struct LineSearch {
+    success: bool,
+    w: Array2<f64>,
+    loss: f64,
+    step: Array2<f64>,
+    tried_alpha: f64,
+}
+
+impl Solver<'_> {
+    /// Backtracking line search from (Y, W) along `direction` (python-picard's
+    /// `_line_search`). Picard's trial sources (I + αD)·Y are Y + α·(D·Y), with D·Y computed
+    /// once, during the first trial, and never stored as trial sources; Picard-O's
+    /// expm(αD)·Y are computed per trial.
+    fn line_search(
+        &mut self,
         w: &Array2<f64>,
         direction: &Array2<f64>,
         signs: &Array1<f64>,
-        current_loss: Option<f64>,
+        current_loss: f64,
         ls_tries: usize,
-        y_new: &mut Array2<f64>,
-    ) -> (bool, Array2<f64>, f64, Array2<f64>) {
+    ) -> LineSearch {
         let n = w.nrows();
+        let ortho = self.params.ortho;
         let mut alpha = 1.0;
-        let current_loss = current_loss.unwrap_or_else(|| self.loss(y, w, signs));
-        let mut last = (Array2::eye(n), f64::NAN);
+        let mut last = (Array2::eye(n), f64::NAN, alpha);
         for _ in 0..ls_tries {
             let step = direction * alpha;
-            let transform = if self.params.ortho {
-                expm(step.view())
+            let transform = if ortho {
+                let transform = expm(step.view());
+                self.product_into_b(transform.view());
+                self.sweep.trial_loss_sums(&self.b, None, &mut self.trial);
+                transform
             } else {
+                if alpha == 1.0 {
+                    // first trial: D·Y, evaluated block by block as it is computed
+                    self.sweep.product_and_trial_loss_sums(
+                        direction.view(),
+                        &self.y,
+                        &mut self.b,
+                        alpha,
+                        &mut self.trial,
+                    );
+                } else {
+                    self.sweep
+                        .trial_loss_sums(&self.y, Some((&self.b, alpha)), &mut self.trial);
+                }
                 Array2::eye(n) + &step
             };
-            gemm_into(y_new.view_mut(), transform.view(), y.view(), 1.0, false);
             let w_new = matmul(transform.view(), w.view());
-            let new_loss = self.loss(y_new, &w_new, signs);
+            let new_loss = loss_from_totals(self.params, &self.trial, &w_new, signs, self.tf);
             if new_loss.is_finite() && new_loss < current_loss {
-                return (true, w_new, new_loss, step);
+                return LineSearch {
+                    success: true,
+                    w: w_new,
+                    loss: new_loss,
+                    step,
+                    tried_alpha: alpha,
+                };
             }
-            last = (w_new, new_loss);
+            last = (w_new, new_loss, alpha);
             alpha /= 2.0;
         }
         // python-picard returns the last (shortest) trial, whatever its loss, and the step
         // scaled by the already-halved alpha.
-        let step = direction * alpha;
-        (false, last.0, last.1, step)
+        LineSearch {
+            success: false,
+            w: last.0,
+            loss: last.1,
+            step: direction * alpha,
+            tried_alpha: last.2,
+        }
+    }
+
+    /// `b ← matrix · y`, block by block.
+    fn product_into_b(&mut self, matrix: ArrayView2<f64>) {
+        let t = self.y.ncols();
+        for start in (0..t).step_by(BLOCK) {
+            let stop = (start + BLOCK).min(t);
+            gemm_into(
+                self.b.slice_mut(s![.., start..stop]),
+                matrix,
+                self.y.slice(s![.., start..stop]),
+                1.0,
+                false,
+            );
+        }
+    }
+
+    /// Move to the line search's trial point and compute its statistics.
+    fn move_to(&mut self, alpha: f64) {
+        if self.params.ortho {
+            std::mem::swap(&mut self.y, &mut self.b);
+            self.sweep.commit(&mut self.y, None, &mut self.stats);
+        } else {
+            self.sweep
+                .commit(&mut self.y, Some((&self.b, alpha)), &mut self.stats);
+        }
     }
 }
 
 fn core_picard(x: Array2<f64>, params: &PicardParams) -> Result<CoreResult, IcaError> {
     let (n, t) = x.dim();
     let tf = t as f64;
-    let prob = Problem { params };
     let ortho = params.ortho;
     let extended = params.extended;
+    // python-picard computes the covariance of the (already rotated) input for extended.
+    let covariance = if extended {
+        Some(matmul_bt(x.view(), x.view()) / tf)
+    } else {
+        None
+    };
+    let mut solver = Solver {
+        params,
+        tf,
+        sweep: Sweep::new(n, t, params),
+        b: Array2::zeros((n, t)),
+        y: x,
+        stats: SourceStats::new(n),
+        trial: vec![
+            RowTotals {
+                log_lik: 0.0,
+                sq: 0.0,
+                dpsi: 0.0
+            };
+            n
+        ],
+    };
+    solver.sweep.commit(&mut solver.y, None, &mut solver.stats);
     let mut w = Array2::<f64>::eye(n);
-    let mut y = x;
-    let mut y_new = Array2::<f64>::zeros((n, t));
-    let mut psi = Array2::<f64>::zeros((n, t));
-    let mut dpsi = Array2::<f64>::zeros((n, t));
-    let mut y_sq = Array2::<f64>::zeros((n, t));
     let mut s_list: VecDeque<Array2<f64>> = VecDeque::new();
     let mut y_list: VecDeque<Array2<f64>> = VecDeque::new();
     let mut r_list: VecDeque<f64> = VecDeque::new();
     let mut signs = Array1::<f64>::ones(n);
-    let mut current_loss = Some(prob.loss(&y, &w, &signs));
+    let mut current_loss = Some(loss_from_totals(params, &solver.stats.rows, &w, &signs, tf));
     let mut requested_tolerance = false;
     let mut sign_change = false;
     let mut old_signs = signs.clone();
-    // python-picard computes the covariance of the (already rotated) input for extended.
-    let covariance = if extended {
-        Some(matmul_bt(y.view(), y.view()) / tf)
-    } else {
-        None
-    };
     let mut c = covariance.clone().unwrap_or_else(|| Array2::eye(n));
     let mut g_old: Option<Array2<f64>> = None;
     let mut direction = Array2::<f64>::zeros((n, n));
     let mut n_iterations = 0;
     for it in 0..params.max_iter {
         n_iterations = it;
-        params.density.score_and_der(&y, &mut psi, &mut dpsi);
-        let mut g = matmul_bt(psi.view(), y.view()) / tf;
+        let stats = &solver.stats;
+        let mut g = &stats.g / tf;
+        let dpsi_mean = Array1::from_iter(stats.rows.iter().map(|r| r.dpsi / tf));
         if extended {
-            let dpsi_mean = dpsi.mean_axis(Axis(1)).unwrap_or_else(|| Array1::zeros(n));
             let k = Array1::from_shape_fn(n, |i| dpsi_mean[i] * c[(i, i)] - g[(i, i)]);
             signs = k.mapv(sign);
             if it > 0 {
@@ -258,12 +563,8 @@ fn core_picard(x: Array2<f64>, params: &PicardParams) -> Result<CoreResult, IcaE
             for (i, mut row) in g.outer_iter_mut().enumerate() {
                 row *= signs[i];
             }
-            for (i, mut row) in dpsi.outer_iter_mut().enumerate() {
-                row *= signs[i];
-            }
             if !ortho {
                 g += &c;
-                dpsi.mapv_inplace(|v| v + 1.0);
             }
         }
         let h_off: Array1<f64> = if ortho {
@@ -272,7 +573,14 @@ fn core_picard(x: Array2<f64>, params: &PicardParams) -> Result<CoreResult, IcaE
             Array1::ones(n)
         };
         let h = if ortho {
-            let pm = dpsi.mean_axis(Axis(1)).unwrap_or_else(|| Array1::zeros(n));
+            // mean of ψ'(Y) after python-picard's `psidY *= signs` (extended only)
+            let pm = Array1::from_shape_fn(n, |i| {
+                if extended {
+                    signs[i] * dpsi_mean[i]
+                } else {
+                    dpsi_mean[i]
+                }
+            });
             Array2::from_shape_fn((n, n), |(i, j)| {
                 let v = 0.5 * (pm[i] + pm[j] - h_off[i] - h_off[j]);
                 if v < params.lambda_min {
@@ -282,8 +590,14 @@ fn core_picard(x: Array2<f64>, params: &PicardParams) -> Result<CoreResult, IcaE
                 }
             })
         } else {
-            Zip::from(&mut y_sq).and(&y).for_each(|q, &v| *q = v * v);
-            let mut h = matmul_bt(dpsi.view(), y_sq.view()) / tf;
+            // inner(ψ'(Y)·sign + 1, Y²) / T, from Σ ψ'·y² and Σ y².
+            let mut h = Array2::from_shape_fn((n, n), |(i, j)| {
+                if extended {
+                    (signs[i] * stats.m[(i, j)] + stats.rows[j].sq) / tf
+                } else {
+                    stats.m[(i, j)] / tf
+                }
+            });
             regularize_hessian(&mut h, &h_off, params.lambda_min);
             h
         };
@@ -316,34 +630,25 @@ fn core_picard(x: Array2<f64>, params: &PicardParams) -> Result<CoreResult, IcaE
             r_list.clear();
         }
         let dir = l_bfgs_direction(&g, &h, &h_off, &s_list, &y_list, &r_list, ortho);
-        g_old = Some(g.clone());
-        let (ok, w_new, new_loss, step) = prob.line_search(
-            &y,
-            &w,
-            &dir,
-            &signs,
-            current_loss,
-            params.ls_tries,
-            &mut y_new,
-        );
-        let (w_new, new_loss, step) = if ok {
-            (w_new, new_loss, step)
-        } else {
+        // The loss at the current point under the (possibly new) signs, from its sums.
+        let current = current_loss
+            .unwrap_or_else(|| loss_from_totals(params, &solver.stats.rows, &w, &signs, tf));
+        let mut found = solver.line_search(&w, &dir, &signs, current, params.ls_tries);
+        if !found.success {
             let grad_dir = -&g;
             s_list.clear();
             y_list.clear();
             r_list.clear();
-            let (_, w2, l2, s2) =
-                prob.line_search(&y, &w, &grad_dir, &signs, current_loss, 10, &mut y_new);
-            (w2, l2, s2)
-        };
-        direction = step;
-        std::mem::swap(&mut y, &mut y_new);
-        w = w_new;
+            found = solver.line_search(&w, &grad_dir, &signs, current, 10);
+        }
+        g_old = Some(g);
+        solver.move_to(found.tried_alpha);
+        direction = found.step;
+        w = found.w;
         if let Some(cov) = &covariance {
             c = matmul_bt(matmul(w.view(), cov.view()).view(), w.view());
         }
-        current_loss = Some(new_loss);
+        current_loss = Some(found.loss);
         if !w.iter().all(|v| v.is_finite()) {
             return Err(IcaError::Decomposition(
                 "Picard iteration (weights diverged)",

@@ -18,7 +18,7 @@
 use ndarray::{Array1, Array2, ArrayView2, Axis, s};
 
 use super::IcaError;
-use super::linalg::{eigh, gemm_into, matmul};
+use super::linalg::{eigh, gemm_into, gram_lower_into, matmul};
 
 /// Samples processed per block, so no full-size copy of the data is ever made. Fixed, so the
 /// summation order (and every bit of the result) does not depend on anything else.
@@ -58,6 +58,70 @@ pub struct Pca {
 
 /// Fit the pre-whitener and the PCA to `data` (n_channels × n_samples).
 pub fn fit_pca(data: ArrayView2<f64>) -> Result<Pca, IcaError> {
+    fit_pca_impl(data, None).map(|(pca, _)| pca)
+}
+
+/// [`fit_pca`], the number of components for `request` ([`Pca::choose_n_components`]) and
+/// the whitened scores of that many components ([`Pca::whitened`]), from one pass less over
+/// the data: the scores come out of the pass that orients the axes.
+pub fn fit_pca_whitened(
+    data: ArrayView2<f64>,
+    request: ComponentCount,
+) -> Result<(Pca, Array2<f64>), IcaError> {
+    let (pca, whitened) = fit_pca_impl(data, Some(request))?;
+    let whitened = whitened.ok_or(IcaError::Decomposition("PCA whitening"))?;
+    Ok((pca, whitened))
+}
+
+/// Σ f(x) over `values` with eight running sums (a fixed order, so the same bits every
+/// time), which the compiler can vectorise where a single running sum could not be.
+fn sum_in_lanes(values: &[f64], f: impl Fn(f64) -> f64) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let chunks = values.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for l in 0..8 {
+            lanes[l] += f(c[l]);
+        }
+    }
+    for (l, &x) in rest.iter().enumerate() {
+        lanes[l] += f(x);
+    }
+    ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
+        + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
+}
+
+/// Largest |x| over `values` (exact in any order).
+fn max_abs(values: &[f64]) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let chunks = values.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for l in 0..8 {
+            lanes[l] = lanes[l].max(c[l].abs());
+        }
+    }
+    for (l, &x) in rest.iter().enumerate() {
+        lanes[l] = lanes[l].max(x.abs());
+    }
+    lanes.iter().fold(0.0f64, |a, &b| a.max(b))
+}
+
+/// Σ over every value of `data` of `f(value)`, row by row.
+fn sum_all(data: ArrayView2<f64>, f: impl Fn(f64) -> f64 + Copy) -> f64 {
+    data.rows()
+        .into_iter()
+        .map(|row| match row.as_slice() {
+            Some(s) => sum_in_lanes(s, f),
+            None => sum_in_lanes(&row.to_vec(), f),
+        })
+        .sum()
+}
+
+fn fit_pca_impl(
+    data: ArrayView2<f64>,
+    request: Option<ComponentCount>,
+) -> Result<(Pca, Option<Array2<f64>>), IcaError> {
     let (n_ch, n_t) = data.dim();
     if n_ch == 0 {
         return Err(IcaError::NoChannels);
@@ -78,25 +142,29 @@ pub fn fit_pca(data: ArrayView2<f64>) -> Result<Pca, IcaError> {
     }
     // Population std over every value, two passes for accuracy.
     let total = (n_ch * n_t) as f64;
-    let grand_mean = data.iter().sum::<f64>() / total;
-    let var = data.iter().map(|x| (x - grand_mean).powi(2)).sum::<f64>() / total;
+    let grand_mean = sum_all(data, |x| x) / total;
+    let var = sum_all(data, |x| (x - grand_mean) * (x - grand_mean)) / total;
     let pre_whitener = var.sqrt();
     if pre_whitener == 0.0 || !pre_whitener.is_finite() {
         return Err(IcaError::ConstantData);
     }
     let mean = data.mean_axis(Axis(1)).ok_or(IcaError::NoChannels)? / pre_whitener;
 
-    // Gram matrix of the centred, pre-whitened data, accumulated block by block.
+    // Gram matrix of the centred, pre-whitened data, accumulated block by block (lower
+    // triangle only, then mirrored: it is symmetric by construction).
     let mut gram = Array2::<f64>::zeros((n_ch, n_ch));
     let mut block = Array2::<f64>::zeros((n_ch, CHUNK.min(n_t)));
     for start in (0..n_t).step_by(CHUNK) {
         let stop = (start + CHUNK).min(n_t);
         let mut b = block.slice_mut(s![.., ..stop - start]);
         centred_block(data, pre_whitener, &mean, start, stop, &mut b);
-        gemm_into(gram.view_mut(), b.view(), b.t(), 1.0, true);
+        gram_lower_into(gram.view_mut(), b.view(), true);
     }
-    // Symmetrise: the two triangles may differ in the last bit.
-    let gram = (&gram + &gram.t()) * 0.5;
+    for i in 0..n_ch {
+        for j in 0..i {
+            gram[(j, i)] = gram[(i, j)];
+        }
+    }
     let (vals, vecs) =
         eigh(gram.view()).ok_or(IcaError::Decomposition("PCA eigendecomposition"))?;
 
@@ -108,41 +176,74 @@ pub fn fit_pca(data: ArrayView2<f64>) -> Result<Pca, IcaError> {
         components.row_mut(k).assign(&vecs.column(src));
         explained_variance[k] = vals[src].max(0.0) / (n_t as f64 - 1.0);
     }
-
-    // svd_flip: orient each axis so that its largest-magnitude score is positive.
-    let mut best = vec![(0.0f64, 1.0f64); n_keep];
-    let mut scores = Array2::<f64>::zeros((n_keep, CHUNK.min(n_t)));
-    for start in (0..n_t).step_by(CHUNK) {
-        let stop = (start + CHUNK).min(n_t);
-        let mut b = block.slice_mut(s![.., ..stop - start]);
-        centred_block(data, pre_whitener, &mean, start, stop, &mut b);
-        let mut sc = scores.slice_mut(s![.., ..stop - start]);
-        gemm_into(sc.view_mut(), components.view(), b.view(), 1.0, false);
-        for (k, row) in sc.outer_iter().enumerate() {
-            for &v in row.iter() {
-                // strict '>' keeps the first maximum, like numpy's argmax
-                if v.abs() > best[k].0 {
-                    best[k] = (v.abs(), if v < 0.0 { -1.0 } else { 1.0 });
-                }
-            }
-        }
-    }
-    for (k, (_, sign)) in best.iter().enumerate() {
-        if *sign < 0.0 {
-            components.row_mut(k).mapv_inplace(|x| -x);
-        }
-    }
-
     let tol = explained_variance[0] * rank_rtol(n_ch);
     let rank = explained_variance.iter().filter(|&&v| v > tol).count();
-    Ok(Pca {
+    let mut pca = Pca {
         pre_whitener,
         mean,
         components,
         explained_variance,
         rank,
         n_samples: n_t,
-    })
+    };
+    // The axes' signs do not change which components are asked for.
+    let n_whiten = request
+        .map(|r| pca.choose_n_components(r))
+        .transpose()?
+        .unwrap_or(0);
+    let mut whitened = request.map(|_| Array2::<f64>::zeros((n_whiten, n_t)));
+    let inv_sd: Vec<f64> = (0..n_whiten)
+        .map(|k| 1.0 / pca.explained_variance[k].sqrt())
+        .collect();
+
+    // svd_flip: orient each axis so that its largest-magnitude score is positive. The same
+    // pass writes the whitened scores of the first `n_whiten` axes (flipped afterwards).
+    let mut best = vec![(0.0f64, 1.0f64); n_keep];
+    let mut scores = Array2::<f64>::zeros((n_keep, CHUNK.min(n_t)));
+    for start in (0..n_t).step_by(CHUNK) {
+        let stop = (start + CHUNK).min(n_t);
+        let mut b = block.slice_mut(s![.., ..stop - start]);
+        centred_block(data, pre_whitener, &pca.mean, start, stop, &mut b);
+        let mut sc = scores.slice_mut(s![.., ..stop - start]);
+        gemm_into(sc.view_mut(), pca.components.view(), b.view(), 1.0, false);
+        for (k, row) in sc.outer_iter().enumerate() {
+            let row = row
+                .to_slice()
+                .expect("rows of a block of a standard-layout array are contiguous");
+            // The block's largest magnitude (exact whatever the order, so eight lanes), then
+            // the first sample reaching it: numpy's argmax keeps the first maximum, and a
+            // later block only wins with a strictly larger one.
+            let block_max = max_abs(row);
+            if block_max > best[k].0
+                && let Some(&v) = row.iter().find(|v| v.abs() == block_max)
+            {
+                best[k] = (block_max, if v < 0.0 { -1.0 } else { 1.0 });
+            }
+        }
+        if let Some(z) = whitened.as_mut() {
+            for (k, mut out) in z
+                .slice_mut(s![.., start..stop])
+                .outer_iter_mut()
+                .enumerate()
+            {
+                let f = inv_sd[k];
+                for (o, &v) in out.iter_mut().zip(sc.row(k)) {
+                    *o = v * f;
+                }
+            }
+        }
+    }
+    for (k, (_, sign)) in best.iter().enumerate() {
+        if *sign < 0.0 {
+            pca.components.row_mut(k).mapv_inplace(|x| -x);
+            if let Some(z) = whitened.as_mut()
+                && k < n_whiten
+            {
+                z.row_mut(k).mapv_inplace(|x| -x);
+            }
+        }
+    }
+    Ok((pca, whitened))
 }
 
 /// Fill `out` with `data[:, start..stop] / pre_whitener - mean`.
@@ -157,8 +258,18 @@ fn centred_block(
     for (c, mut row) in out.outer_iter_mut().enumerate() {
         let src = data.slice(s![c, start..stop]);
         let m = mean[c];
-        for (o, &x) in row.iter_mut().zip(src.iter()) {
-            *o = x / pre_whitener - m;
+        match (row.as_slice_mut(), src.as_slice()) {
+            // the common case, as slices so that the loop is vectorised
+            (Some(o), Some(x)) => {
+                for (o, &x) in o.iter_mut().zip(x) {
+                    *o = x / pre_whitener - m;
+                }
+            }
+            _ => {
+                for (o, &x) in row.iter_mut().zip(src.iter()) {
+                    *o = x / pre_whitener - m;
+                }
+            }
         }
     }
 }

@@ -17,7 +17,7 @@ use super::registry::KindInfo;
 use super::{Fingerprint, Inputs, ParamError, RunContext, Stage, StageError, StageParams};
 use crate::artifacts::ctps::{CtpsParams, ctps_scores};
 use crate::artifacts::iclabel::{
-    CLASS_NAMES, IcLabelError, IcLabelNet, compute_features, eeglab_weights, find_model,
+    CLASS_NAMES, IcLabelError, IcLabelNet, eeglab_weights, features_from_activations, find_model,
 };
 use crate::artifacts::muscle::{MuscleParams, muscle_scores};
 use crate::artifacts::reference_correlation::{
@@ -653,15 +653,19 @@ impl ClassifyComponents {
         let d = &ica.decomposition;
         let weights = eeglab_weights(d.unmixing_matrix.view(), d.pca_components.view())
             .map_err(|e| Unavailable::Error(StageError::mismatch(format!("ICLabel: {e}"))))?;
-        // mne-icalabel hands the network µV (it multiplies MNE's volts by 1e6).
-        let data_uv = rec.data.select(Axis(0), rows).mapv(|v| v * 1e6);
+        // mne-icalabel hands the network µV (it multiplies MNE's volts by 1e6). Scaling the
+        // weights instead, and spreading them over all the recording's rows, gives the
+        // activations without any copy of the recording.
+        let spread = spread_over_rows(weights.view(), rows, rec.n_channels(), 1e6);
+        let icaact = spread.dot(&rec.data);
         let positions = Array2::from_shape_fn((channels.len(), 3), |(i, k)| {
             channels[i].position.map_or(0.0, |p| p[k])
         });
         let features =
-            compute_features(data_uv.view(), weights.view(), positions.view(), rec.sfreq).map_err(
-                |e| Unavailable::Error(StageError::mismatch(format!("ICLabel features: {e}"))),
-            )?;
+            features_from_activations(icaact.view(), weights.view(), positions.view(), rec.sfreq)
+                .map_err(|e| {
+                Unavailable::Error(StageError::mismatch(format!("ICLabel features: {e}")))
+            })?;
         net.classify(&features)
             .map_err(|e| Unavailable::Error(StageError::mismatch(format!("ICLabel network: {e}"))))
     }
@@ -738,14 +742,42 @@ struct Sources {
     sources: Array2<f64>,
 }
 
+/// `weights` (components × ICA channels) as components × all rows of the recording (zero
+/// on rows the ICA does not use), times `scale`: one product with the whole recording then
+/// gives the activations, with no copy of the recording's rows.
+fn spread_over_rows(
+    weights: ndarray::ArrayView2<f64>,
+    rows: &[usize],
+    n_rows: usize,
+    scale: f64,
+) -> Array2<f64> {
+    let mut out = Array2::zeros((weights.nrows(), n_rows));
+    for (k, &r) in rows.iter().enumerate() {
+        out.column_mut(r)
+            .assign(&weights.column(k).mapv(|w| w * scale));
+    }
+    out
+}
+
 impl Sources {
+    /// MNE's `get_sources`: `W (X − pre_whitener·pca_mean)` with W the channel-space
+    /// unmixing, computed as one product with the whole recording, then restricted to the
+    /// samples outside `BAD*` spans.
     fn of(ica: &IcaArtifact, rec: &Recording, rows: &[usize]) -> Result<Self, StageError> {
         let good = rec.good_samples(1);
-        let data = rec.data.select(Axis(0), rows).select(Axis(1), &good);
-        let sources = ica
-            .decomposition
-            .sources(data.view())
-            .map_err(|e| StageError::mismatch(format!("ICA sources: {e}")))?;
+        let d = &ica.decomposition;
+        let w = d.unmixing_channel_space();
+        let centre: ndarray::Array1<f64> = &d.pre_whitener * &d.pca_mean;
+        let offset = w.dot(&centre);
+        let mut all = spread_over_rows(w.view(), rows, rec.n_channels(), 1.0).dot(&rec.data);
+        for (k, mut row) in all.outer_iter_mut().enumerate() {
+            row -= offset[k];
+        }
+        let sources = if good.len() == rec.n_samples() {
+            all
+        } else {
+            all.select(Axis(1), &good)
+        };
         Ok(Self { good, sources })
     }
 

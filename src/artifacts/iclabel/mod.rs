@@ -195,12 +195,37 @@ pub fn compute_features(
     positions_m: ArrayView2<f64>,
     sfreq: f64,
 ) -> Result<IcLabelFeatures, IcLabelError> {
-    let (n_comp, n_ch) = weights.dim();
-    if n_comp == 0 || data_uv.nrows() != n_ch || positions_m.dim() != (n_ch, 3) {
+    let n_ch = weights.ncols();
+    if data_uv.nrows() != n_ch {
         return Err(IcLabelError::Input(format!(
-            "weights {:?}, data {:?} and positions {:?} disagree: need [n_comp, n_ch], [n_ch, n_times], [n_ch, 3]",
+            "weights {:?} and data {:?} disagree: need [n_comp, n_ch] and [n_ch, n_times]",
             weights.shape(),
-            data_uv.shape(),
+            data_uv.shape()
+        )));
+    }
+    if data_uv.iter().any(|v| !v.is_finite()) {
+        return Err(IcLabelError::Input("data contain NaN or infinity".into()));
+    }
+    // No mean removal and no pre-whitening: mne-icalabel applies the EEGLAB weights to the
+    // µV data directly, and the resulting scale shifts the dB PSD, so we must do the same.
+    let icaact = weights.dot(&data_uv);
+    features_from_activations(icaact.view(), weights, positions_m, sfreq)
+}
+
+/// The features from the component activations `icaact` = `weights @ data_uv` (which a
+/// caller holding a long recording can compute without a scaled copy of it).
+pub fn features_from_activations(
+    icaact: ArrayView2<f64>,
+    weights: ArrayView2<f64>,
+    positions_m: ArrayView2<f64>,
+    sfreq: f64,
+) -> Result<IcLabelFeatures, IcLabelError> {
+    let (n_comp, n_ch) = weights.dim();
+    if n_comp == 0 || icaact.nrows() != n_comp || positions_m.dim() != (n_ch, 3) {
+        return Err(IcLabelError::Input(format!(
+            "weights {:?}, activations {:?} and positions {:?} disagree: need [n_comp, n_ch], [n_comp, n_times], [n_ch, 3]",
+            weights.shape(),
+            icaact.shape(),
             positions_m.shape()
         )));
     }
@@ -209,7 +234,7 @@ pub fn compute_features(
             "sampling rate {sfreq} Hz is not usable"
         )));
     }
-    if data_uv
+    if icaact
         .iter()
         .chain(weights.iter())
         .chain(positions_m.iter())
@@ -220,12 +245,9 @@ pub fn compute_features(
         ));
     }
     let icawinv = pseudo_inverse_full_row_rank(weights)?;
-    // No mean removal and no pre-whitening: mne-icalabel applies the EEGLAB weights to the
-    // µV data directly, and the resulting scale shifts the dB PSD, so we must do the same.
-    let icaact = weights.dot(&data_uv);
     let topo = topo::topo_feature(icawinv.view(), positions_m)?;
-    let psd = psd::psd_feature(icaact.view(), sfreq)?;
-    let autocorr = autocorr::autocorr_feature(icaact.view(), sfreq)?;
+    let psd = psd::psd_feature(icaact, sfreq)?;
+    let autocorr = autocorr::autocorr_feature(icaact, sfreq)?;
     let scale = |a: f32| a * 0.99f32;
     Ok(IcLabelFeatures {
         topo: topo.mapv(scale),

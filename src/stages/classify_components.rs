@@ -493,6 +493,7 @@ impl StageParams for ClassifyParams {
             ecg: self.ecg.0.as_ref().map(EcgRule::check).transpose()?,
             muscle: self.muscle.0.as_ref().map(MuscleRule::check).transpose()?,
             network: Mutex::new(None),
+            warned_skip: std::sync::atomic::AtomicBool::new(false),
             params: *self,
         }))
     }
@@ -504,8 +505,11 @@ pub struct ClassifyComponents {
     eog: Option<CheckedEog>,
     ecg: Option<CheckedEcg>,
     muscle: Option<MuscleParams>,
-    /// The network, loaded on first use and shared by every recording of the run.
-    network: Mutex<Option<Arc<IcLabelNet>>>,
+    /// The network, loaded on first use and shared by every recording of the run; or why
+    /// it was not found (looked for once per run, not once per recording).
+    network: Mutex<Option<Result<Arc<IcLabelNet>, String>>>,
+    /// Whether the "ICLabel skipped" warning has been printed in this run.
+    warned_skip: std::sync::atomic::AtomicBool,
     params: ClassifyParams,
 }
 
@@ -594,19 +598,29 @@ impl ClassifyComponents {
             .network
             .lock()
             .map_err(|_| Unavailable::Error(StageError::mismatch("ICLabel model lock poisoned")))?;
-        if let Some(net) = cached.as_ref() {
-            return Ok(Arc::clone(net));
+        match cached.as_ref() {
+            Some(Ok(net)) => return Ok(Arc::clone(net)),
+            Some(Err(missing)) => return Err(Unavailable::Missing(missing.clone())),
+            None => {}
         }
         let explicit = rule.model.as_deref().map(|m| ctx.resolve(m));
-        let path = find_model(explicit.as_deref()).map_err(|e| match e {
-            IcLabelError::ModelNotFound { .. } => Unavailable::Missing(e.to_string()),
-            other => Unavailable::Error(StageError::mismatch(format!("ICLabel: {other}"))),
-        })?;
+        let path = match find_model(explicit.as_deref()) {
+            Ok(p) => p,
+            Err(e @ IcLabelError::ModelNotFound { .. }) => {
+                *cached = Some(Err(e.to_string()));
+                return Err(Unavailable::Missing(e.to_string()));
+            }
+            Err(other) => {
+                return Err(Unavailable::Error(StageError::mismatch(format!(
+                    "ICLabel: {other}"
+                ))));
+            }
+        };
         let net = Arc::new(
             IcLabelNet::load(&path)
                 .map_err(|e| Unavailable::Error(StageError::mismatch(format!("ICLabel: {e}"))))?,
         );
-        *cached = Some(Arc::clone(&net));
+        *cached = Some(Ok(Arc::clone(&net)));
         Ok(net)
     }
 
@@ -712,10 +726,18 @@ impl ClassifyComponents {
                 Ok(())
             }
             Err(Unavailable::Missing(why)) if rule.if_unavailable == IfUnavailable::Skip => {
-                tracing::warn!(
-                    "{}: ICLabel skipped (if_unavailable: skip): {why}",
-                    rec.source.display()
-                );
+                // Once per run: the same reason would otherwise repeat for every recording
+                // (each components table still says it in `notes`).
+                if !self
+                    .warned_skip
+                    .swap(true, std::sync::atomic::Ordering::Relaxed)
+                {
+                    tracing::warn!(
+                        "ICLabel skipped (if_unavailable: skip), components judged by the other \
+                         rules; first seen on {}: {why}",
+                        rec.source.display()
+                    );
+                }
                 table.notes.push(format!("iclabel skipped: {why}"));
                 table
                     .columns

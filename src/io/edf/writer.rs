@@ -321,14 +321,35 @@ pub fn write_edf(path: impl AsRef<Path>, spec: &WriteSpec<'_>) -> Result<WriteRe
             rec.clear();
             for (s, p) in spec.signals.iter().zip(&prepared) {
                 let gain = (p.physical_max - p.physical_min) / (dmax as f64 - dmin as f64);
+                let (pmin, scale) = (p.physical_min, s.scale);
+                let (dminf, dmaxf) = (dmin as f64, dmax as f64);
+                // The range encloses every sample, so the clamp only absorbs rounding error.
+                let encode = |x: f64| {
+                    ((x * scale - pmin) / gain + dminf)
+                        .round()
+                        .clamp(dminf, dmaxf) as i32
+                };
                 let spr = p.samples_per_record;
-                let last = s.data.last().copied().unwrap_or(0.0);
-                for k in r * spr..(r + 1) * spr {
-                    let x = s.data.get(k).copied().unwrap_or(last) * s.scale;
-                    let d = ((x - p.physical_min) / gain + dmin as f64).round();
-                    // The range encloses every sample, so this only absorbs rounding error.
-                    let d = d.clamp(dmin as f64, dmax as f64) as i32;
-                    rec.extend_from_slice(&d.to_le_bytes()[..bps]);
+                let (from, to) = (r * spr, (r + 1) * spr);
+                let present = &s.data[from.min(s.data.len())..to.min(s.data.len())];
+                // The last record is padded with the last sample.
+                let pad = s.data.last().copied().unwrap_or(0.0);
+                let base = rec.len();
+                rec.resize(base + spr * bps, 0);
+                let out = &mut rec[base..];
+                let values = present
+                    .iter()
+                    .copied()
+                    .chain(std::iter::repeat(pad))
+                    .take(spr);
+                if bps == 2 {
+                    for (o, x) in out.chunks_exact_mut(2).zip(values) {
+                        o.copy_from_slice(&(encode(x) as i16).to_le_bytes());
+                    }
+                } else {
+                    for (o, x) in out.chunks_exact_mut(3).zip(values) {
+                        o.copy_from_slice(&encode(x).to_le_bytes()[..3]);
+                    }
                 }
             }
             let start = rec.len();

@@ -161,7 +161,13 @@ elapsed() { awk -v a="${1/,/.}" -v b="${2/,/.}" 'BEGIN { printf "%.6f", b - a }'
 [ -n "${EPOCHREALTIME:-}" ] || die "bash >= 5 is needed (EPOCHREALTIME); this is bash $BASH_VERSION"
 
 # ---- repetitions, alternating sides so machine drift hits both ----
+# Both sides read the input from a warm page cache: without this the first reader after
+# a large output was written (and fsync'd) pays the disk, which is a coin toss, not a
+# property of either tool.
+warm() { cat "${edfs[@]}" >/dev/null; }
+
 for rep in $(seq 1 "$reps"); do
+  warm
   out=$tmp/eegclean-$rep
   echo "compare_mne: rep $rep/$reps eegclean" >&2
   t0=$EPOCHREALTIME
@@ -176,6 +182,7 @@ for rep in $(seq 1 "$reps"); do
     "$(elapsed "$t0" "$t1")"
   rm -rf "$out"
 
+  warm
   out=$tmp/mne-$rep
   echo "compare_mne: rep $rep/$reps MNE" >&2
   t0=$EPOCHREALTIME

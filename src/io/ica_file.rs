@@ -164,3 +164,72 @@ pub fn read(path: &Path) -> Result<IcaFromFile, IcaFileError> {
     let f: IcaFile = serde_json::from_slice(&text).map_err(|e| format(e.to_string()))?;
     checked(f).map_err(format)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array1, Array2};
+
+    fn decomposition() -> Decomposition {
+        Decomposition {
+            method: Method::Picard(PicardParams::default()),
+            n_components: 2,
+            pre_whitener: Array1::from(vec![2e-5; 3]),
+            pca_mean: Array1::from(vec![0.1, -0.2, 0.3]),
+            pca_components: Array2::from_shape_fn((3, 3), |(i, j)| (i * 3 + j) as f64 - 4.0),
+            pca_explained_variance: Array1::from(vec![3.0, 2.0, 1.0]),
+            rank: 3,
+            unmixing_matrix: Array2::from_shape_vec((2, 2), vec![1.0, 0.5, -0.25, 2.0]).unwrap(),
+            mixing_matrix: Array2::from_shape_vec((2, 2), vec![0.9, 0.1, 0.2, 0.8]).unwrap(),
+            n_iter: 12,
+            converged: true,
+            n_samples_fit: 1000,
+        }
+    }
+
+    fn roundtrip(text: &[u8]) -> Result<IcaFromFile, IcaFileError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ica.json");
+        std::fs::write(&path, text).unwrap();
+        read(&path)
+    }
+
+    #[test]
+    fn written_decomposition_reads_back_exactly() {
+        let d = decomposition();
+        let names = vec!["Fp1".to_string(), "Cz".into(), "O2".into()];
+        let back = roundtrip(&to_json(&d, &names, 256.0)).unwrap();
+        assert_eq!(back.channel_names, names);
+        assert_eq!(back.sfreq, 256.0);
+        let b = &back.decomposition;
+        assert_eq!(b.pre_whitener, d.pre_whitener);
+        assert_eq!(b.pca_mean, d.pca_mean);
+        assert_eq!(b.pca_components, d.pca_components);
+        assert_eq!(b.unmixing_matrix, d.unmixing_matrix);
+        assert_eq!(b.mixing_matrix, d.mixing_matrix);
+        assert_eq!((b.n_components, b.rank, b.n_iter), (2, 3, 12));
+    }
+
+    #[test]
+    fn malformed_files_name_the_problem() {
+        let d = decomposition();
+        let names = vec!["Fp1".to_string(), "Cz".into(), "O2".into()];
+        let good: serde_json::Value =
+            serde_json::from_slice(&to_json(&d, &names, 256.0)).unwrap();
+        let with = |key: &str, v: serde_json::Value| {
+            let mut j = good.clone();
+            j[key] = v;
+            serde_json::to_vec(&j).unwrap()
+        };
+        let e = roundtrip(&with("unmixing_matrix", serde_json::json!([[1.0, 2.0]]))).unwrap_err();
+        assert!(e.to_string().contains("`unmixing_matrix` must be 2 × 2"), "{e}");
+        let e = roundtrip(&with("pca_mean", serde_json::json!([0.0]))).unwrap_err();
+        assert!(e.to_string().contains("`pca_mean` has 1 values, expected 3"), "{e}");
+        let e = roundtrip(&with("method", serde_json::json!("jade"))).unwrap_err();
+        assert!(e.to_string().contains("unknown method `jade`"), "{e}");
+        let e = roundtrip(&with("pre_whitener", serde_json::json!([1.0, 0.0, 1.0]))).unwrap_err();
+        assert!(e.to_string().contains("pre_whitener positive"), "{e}");
+        let e = roundtrip(b"{ not json").unwrap_err();
+        assert!(e.to_string().contains("not an eegclean ICA file"), "{e}");
+    }
+}

@@ -214,17 +214,23 @@ mod tests {
     fn malformed_files_name_the_problem() {
         let d = decomposition();
         let names = vec!["Fp1".to_string(), "Cz".into(), "O2".into()];
-        let good: serde_json::Value =
-            serde_json::from_slice(&to_json(&d, &names, 256.0)).unwrap();
+        let good: serde_json::Value = serde_json::from_slice(&to_json(&d, &names, 256.0)).unwrap();
         let with = |key: &str, v: serde_json::Value| {
             let mut j = good.clone();
             j[key] = v;
             serde_json::to_vec(&j).unwrap()
         };
         let e = roundtrip(&with("unmixing_matrix", serde_json::json!([[1.0, 2.0]]))).unwrap_err();
-        assert!(e.to_string().contains("`unmixing_matrix` must be 2 × 2"), "{e}");
+        assert!(
+            e.to_string().contains("`unmixing_matrix` must be 2 × 2"),
+            "{e}"
+        );
         let e = roundtrip(&with("pca_mean", serde_json::json!([0.0]))).unwrap_err();
-        assert!(e.to_string().contains("`pca_mean` has 1 values, expected 3"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("`pca_mean` has 1 values, expected 3"),
+            "{e}"
+        );
         let e = roundtrip(&with("method", serde_json::json!("jade"))).unwrap_err();
         assert!(e.to_string().contains("unknown method `jade`"), "{e}");
         let e = roundtrip(&with("pre_whitener", serde_json::json!([1.0, 0.0, 1.0]))).unwrap_err();

@@ -12,7 +12,8 @@ use rustfft::num_complex::Complex;
 use std::f64::consts::PI;
 
 use super::detector::{
-    DetectorError, DetectorScores, check_finite_2d, check_sfreq, order_by_abs_score,
+    DetectorError, DetectorScores, check_finite_2d, check_sfreq, check_sources_and_reference,
+    order_by_abs_score,
 };
 use super::heartbeats::{HeartbeatParams, find_heartbeats};
 
@@ -49,20 +50,7 @@ pub fn ctps_scores(
     params: &CtpsParams,
 ) -> Result<DetectorScores, DetectorError> {
     let sfreq = check_sfreq(sfreq)?;
-    if sources.ncols() != ecg.len() {
-        return Err(DetectorError::Shape {
-            what: "the ECG channel",
-            got: format!("{} samples", ecg.len()),
-            expected: format!("{} samples like the sources", sources.ncols()),
-        });
-    }
-    if sources.nrows() == 0 {
-        return Err(DetectorError::Shape {
-            what: "sources",
-            got: "0 components".into(),
-            expected: "at least one component".into(),
-        });
-    }
+    check_sources_and_reference("the ECG channel", sources, ecg)?;
     if !(params.tmin.is_finite() && params.tmax.is_finite() && params.tmin <= params.tmax) {
         return Err(DetectorError::InvalidParams {
             reason: format!(

@@ -90,6 +90,30 @@ pub enum DetectorError {
     Filter(#[from] FilterError),
 }
 
+/// Sources (components × samples) and one reference channel on the same samples: at
+/// least one component, equal lengths. `what` names the reference in the message.
+pub(crate) fn check_sources_and_reference(
+    what: &'static str,
+    sources: ndarray::ArrayView2<f64>,
+    reference: ndarray::ArrayView1<f64>,
+) -> Result<(), DetectorError> {
+    if sources.ncols() != reference.len() {
+        return Err(DetectorError::Shape {
+            what,
+            got: format!("{} samples", reference.len()),
+            expected: format!("{} samples like the sources", sources.ncols()),
+        });
+    }
+    if sources.nrows() == 0 {
+        return Err(DetectorError::Shape {
+            what: "sources",
+            got: "0 components".into(),
+            expected: "at least one component".into(),
+        });
+    }
+    Ok(())
+}
+
 pub(crate) fn check_sfreq(sfreq: f64) -> Result<f64, DetectorError> {
     if sfreq.is_finite() && sfreq > 0.0 {
         Ok(sfreq)

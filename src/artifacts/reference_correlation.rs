@@ -8,7 +8,7 @@ use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
 
 use super::detector::{
     DetectorError, DetectorScores, check_finite_1d, check_finite_2d, check_sfreq,
-    order_by_abs_score,
+    check_sources_and_reference, order_by_abs_score,
 };
 use super::outliers::find_outliers;
 use crate::dsp::ZeroDoubleSpec;
@@ -91,20 +91,7 @@ pub fn correlate_with_reference(
     params: &CorrelationParams,
 ) -> Result<DetectorScores, DetectorError> {
     let sfreq = check_sfreq(sfreq)?;
-    if sources.ncols() != reference.len() {
-        return Err(DetectorError::Shape {
-            what: "the reference channel",
-            got: format!("{} samples", reference.len()),
-            expected: format!("{} samples like the sources", sources.ncols()),
-        });
-    }
-    if sources.nrows() == 0 {
-        return Err(DetectorError::Shape {
-            what: "sources",
-            got: "0 components".into(),
-            expected: "at least one component".into(),
-        });
-    }
+    check_sources_and_reference("the reference channel", sources, reference)?;
     if reference.len() < 2 {
         return Err(DetectorError::TooShort {
             what: "the recording",

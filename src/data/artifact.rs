@@ -31,6 +31,17 @@ pub struct IcaArtifact {
     pub labels: Option<ComponentLabels>,
 }
 
+impl IcaArtifact {
+    /// The rows of `rec` holding the decomposition's channels, in the decomposition's
+    /// order; or the name of the first channel `rec` lacks.
+    pub fn rows_in<'a>(&'a self, rec: &Recording) -> Result<Vec<usize>, &'a str> {
+        self.channel_names
+            .iter()
+            .map(|name| rec.channel_index(name).ok_or(name.as_str()))
+            .collect()
+    }
+}
+
 /// The classification of each component of an [`IcaArtifact`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ComponentLabels {

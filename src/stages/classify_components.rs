@@ -572,22 +572,6 @@ impl ComponentsTable {
     }
 }
 
-/// The rows of `rec` holding the ICA's channels, in the decomposition's order.
-fn ica_rows(ica: &IcaArtifact, rec: &Recording) -> Result<Vec<usize>, StageError> {
-    ica.channel_names
-        .iter()
-        .map(|name| {
-            rec.channel_index(name).ok_or_else(|| {
-                StageError::mismatch(format!(
-                    "the recording has no channel `{name}`, which the ICA was fitted on; give \
-                     classify_components a recording with the ICA's channels (usually the one \
-                     the ICA stage was run on)"
-                ))
-            })
-        })
-        .collect()
-}
-
 impl ClassifyComponents {
     fn network(
         &self,
@@ -645,12 +629,12 @@ impl ClassifyComponents {
                 c.kind, c.name
             ))));
         }
-        let missing: Vec<&str> = channels
-            .iter()
-            .filter(|c| c.position.is_none())
-            .map(|c| c.name.as_str())
-            .collect();
-        if !missing.is_empty() {
+        let Some(positions) = positions_of(rec, rows) else {
+            let missing: Vec<&str> = channels
+                .iter()
+                .filter(|c| c.position.is_none())
+                .map(|c| c.name.as_str())
+                .collect();
             return Err(Unavailable::Missing(format!(
                 "ICLabel's scalp-map feature needs electrode positions, and {} of the ICA's \
                  channels have none ({}); use 10-05 channel names so positions are known",
@@ -662,7 +646,7 @@ impl ClassifyComponents {
                     .collect::<Vec<_>>()
                     .join(", ")
             )));
-        }
+        };
         let net = self.network(rule, ctx)?;
         let d = &ica.decomposition;
         let weights = eeglab_weights(d.unmixing_matrix.view(), d.pca_components.view())
@@ -672,9 +656,6 @@ impl ClassifyComponents {
         // activations without any copy of the recording.
         let spread = spread_over_rows(weights.view(), rows, rec.n_channels(), 1e6);
         let icaact = spread.dot(&rec.data);
-        let positions = Array2::from_shape_fn((channels.len(), 3), |(i, k)| {
-            channels[i].position.map_or(0.0, |p| p[k])
-        });
         let features =
             features_from_activations(icaact.view(), weights.view(), positions.view(), rec.sfreq)
                 .map_err(|e| {
@@ -762,6 +743,16 @@ impl ClassifyComponents {
 struct Sources {
     good: Vec<usize>,
     sources: Array2<f64>,
+}
+
+/// Head-frame positions (channels × 3, metres) of rows `rows`, if every one has one.
+fn positions_of(rec: &Recording, rows: &[usize]) -> Option<Array2<f64>> {
+    let mut out = Array2::zeros((rows.len(), 3));
+    for (i, &r) in rows.iter().enumerate() {
+        let p = rec.channels[r].position?;
+        out.row_mut(i).assign(&ndarray::aview1(&p));
+    }
+    Some(out)
 }
 
 /// `weights` (components × ICA channels) as components × all rows of the recording (zero
@@ -975,12 +966,7 @@ impl ClassifyComponents {
             }
         }
         if let Some(muscle) = &self.muscle {
-            let channels: Vec<_> = rows.iter().map(|&r| &rec.channels[r]).collect();
-            let positions = channels.iter().all(|c| c.position.is_some()).then(|| {
-                Array2::from_shape_fn((channels.len(), 3), |(i, k)| {
-                    channels[i].position.map_or(0.0, |p| p[k])
-                })
-            });
+            let positions = positions_of(rec, rows);
             if positions.is_none() {
                 table.notes.push(
                     "muscle: channel positions missing, spectral-slope criterion only (as MNE)"
@@ -1023,7 +1009,13 @@ impl Stage for ClassifyComponents {
     fn run(&self, inputs: &mut Inputs, ctx: &RunContext<'_>) -> Result<Artifact, StageError> {
         let ica = inputs.ica(0)?;
         let rec = inputs.recording(1)?;
-        let rows = ica_rows(ica, rec)?;
+        let rows = ica.rows_in(rec).map_err(|name| {
+            StageError::mismatch(format!(
+                "the recording has no channel `{name}`, which the ICA was fitted on; give \
+                 classify_components a recording with the ICA's channels (usually the one \
+                 the ICA stage was run on)"
+            ))
+        })?;
         let n = ica.decomposition.n_components;
         if let Some(&bad) = self.params.exclude.iter().find(|&&c| c >= n) {
             return Err(StageError::mismatch(format!(

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use super::registry::KindInfo;
-use super::{Fingerprint, Inputs, ParamError, RunContext, Stage, StageError, StageParams};
+use super::{
+    Fingerprint, Inputs, ParamError, RunContext, Stage, StageError, StageParams, channel_types,
+};
 use crate::data::{Artifact, ArtifactKind, ChannelType, EpochsArtifact, Recording};
 use crate::features::epochs::{
     Baseline, Decimation, DropReason, EpochParams, EpochRecord, cut_epochs,
@@ -108,16 +110,6 @@ enum EventSource {
         event_id: Option<BTreeMap<String, i64>>,
     },
     Fixed(FixedLength),
-}
-
-fn parse_types(field: &'static str, names: &[String]) -> Result<Vec<ChannelType>, ParamError> {
-    names
-        .iter()
-        .map(|t| {
-            t.parse::<ChannelType>()
-                .map_err(|e| ParamError::new(field, e))
-        })
-        .collect()
 }
 
 /// Per-type thresholds: positive finite volts, for types that are kept.
@@ -303,13 +295,7 @@ impl StageParams for EpochStageParams {
         if p.decim == 0 {
             return Err(ParamError::new("decim", "must be at least 1"));
         }
-        if p.types.is_empty() {
-            return Err(ParamError::new(
-                "types",
-                "must name at least one channel type",
-            ));
-        }
-        let types = parse_types("types", &p.types)?;
+        let types = channel_types(&p.types)?;
         let reject = check_thresholds("reject", &p.reject, &types)?;
         let flat = check_thresholds("flat", &p.flat, &types)?;
         Ok(Box::new(Epoch {

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use ndarray::{Array2, Axis, s};
 
 use super::registry::KindInfo;
-use super::{Fingerprint, Inputs, ParamError, RunContext, Stage, StageError, StageParams};
+use super::{
+    Fingerprint, Inputs, ParamError, RunContext, Stage, StageError, StageParams, channel_types,
+};
 use crate::data::{Artifact, ArtifactKind, ChannelType, Recording};
 use crate::dsp::{FilterLength, FirSpec, IirSpec, NotchSpec, Transition, Window};
 use crate::spec::AutoOr;
@@ -136,14 +138,7 @@ impl StageParams for FilterParams {
                 format!("must be `auto` or a whole number of samples, got {n}"),
             ));
         }
-        let types = p
-            .types
-            .iter()
-            .map(|t| {
-                t.parse::<ChannelType>()
-                    .map_err(|e| ParamError::new("types", e))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let types = channel_types(&p.types)?;
         Ok(Box::new(Filter {
             types,
             params: *self,

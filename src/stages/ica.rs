@@ -10,7 +10,9 @@ use ndarray::{Array2, Axis, CowArray, Ix2};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::registry::KindInfo;
-use super::{Fingerprint, Inputs, ParamError, RunContext, Stage, StageError, StageParams};
+use super::{
+    Fingerprint, Inputs, ParamError, RunContext, Stage, StageError, StageParams, channel_types,
+};
 use crate::data::{Artifact, ArtifactKind, ChannelType, IcaArtifact, Recording};
 use crate::ica::{
     ComponentCount, FastIcaFun, FastIcaParams, IcaError, InfomaxParams, Method, PicardParams, fit,
@@ -255,20 +257,7 @@ impl StageParams for IcaParams {
                 "must be at least 1 (1 = every sample)",
             ));
         }
-        let types = self
-            .types
-            .iter()
-            .map(|t| {
-                t.parse::<ChannelType>()
-                    .map_err(|e| ParamError::new("types", e))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if types.is_empty() {
-            return Err(ParamError::new(
-                "types",
-                "list at least one channel type, e.g. [eeg]",
-            ));
-        }
+        let types = channel_types(&self.types)?;
         Ok(Box::new(Ica {
             method,
             types,
@@ -330,22 +319,19 @@ impl Ica {
     /// `from:` a decomposition fitted earlier: check it fits this recording and pass it on.
     fn load(&self, path: &std::path::Path, rec: &Recording) -> Result<Artifact, StageError> {
         let f = ica_file::read(path).map_err(|e| StageError::mismatch(format!("ica from: {e}")))?;
-        if let Some(name) = f
-            .channel_names
-            .iter()
-            .find(|n| rec.channel_index(n).is_none())
-        {
+        let ica = IcaArtifact {
+            decomposition: Arc::new(f.decomposition),
+            channel_names: f.channel_names,
+            sfreq: f.sfreq,
+            labels: None,
+        };
+        if let Err(name) = ica.rows_in(rec) {
             return Err(StageError::mismatch(format!(
                 "ica from {}: channel `{name}` of the decomposition is not in this recording",
                 path.display()
             )));
         }
-        Ok(Artifact::Ica(Arc::new(IcaArtifact {
-            decomposition: Arc::new(f.decomposition),
-            channel_names: f.channel_names,
-            sfreq: f.sfreq,
-            labels: None,
-        })))
+        Ok(Artifact::Ica(Arc::new(ica)))
     }
 }
 

@@ -34,6 +34,21 @@ pub trait Stage: Send + Sync + std::fmt::Debug {
     fn run(&self, inputs: &mut Inputs, ctx: &RunContext<'_>) -> Result<Artifact, StageError>;
 }
 
+/// The `types:` key shared by stages that act on some channel types: at least one name,
+/// each a known type.
+pub(crate) fn channel_types(names: &[String]) -> Result<Vec<crate::data::ChannelType>, ParamError> {
+    if names.is_empty() {
+        return Err(ParamError::new(
+            "types",
+            "list at least one channel type, e.g. [eeg]",
+        ));
+    }
+    names
+        .iter()
+        .map(|t| t.parse().map_err(|e| ParamError::new("types", e)))
+        .collect()
+}
+
 /// Parameters as read from YAML, before checking (linfa's `Params` → `ValidParams`).
 pub trait StageParams: Send {
     fn check(self: Box<Self>) -> Result<Box<dyn Stage>, ParamError>;

@@ -101,18 +101,12 @@ impl Stage for Reconstruct {
             );
         }
 
-        let rows: Vec<usize> = ica
-            .channel_names
-            .iter()
-            .map(|name| {
-                rec.channel_index(name).ok_or_else(|| {
-                    StageError::mismatch(format!(
-                        "the recording has no channel `{name}`, which the ICA was fitted on; \
-                         reconstruct a recording with the ICA's channels"
-                    ))
-                })
-            })
-            .collect::<Result<_, _>>()?;
+        let rows = ica.rows_in(&rec).map_err(|name| {
+            StageError::mismatch(format!(
+                "the recording has no channel `{name}`, which the ICA was fitted on; \
+                 reconstruct a recording with the ICA's channels"
+            ))
+        })?;
         d.remove_in_place(&mut rec.data, &rows, &exclude)
             .map_err(|e| StageError::mismatch(format!("ICA apply: {e}")))?;
         rec.note_prefilter(&rows, &format!("ICA-{}", exclude.len()));

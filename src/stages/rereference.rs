@@ -6,7 +6,9 @@ use std::sync::Arc;
 use ndarray::{Array1, Array2};
 
 use super::registry::KindInfo;
-use super::{Fingerprint, Inputs, ParamError, RunContext, Stage, StageError, StageParams};
+use super::{
+    Fingerprint, Inputs, ParamError, RunContext, Stage, StageError, StageParams, channel_types,
+};
 use crate::data::{Artifact, ArtifactKind, Channel, ChannelType, Recording};
 use crate::stage_params;
 
@@ -64,20 +66,7 @@ enum Method {
 
 impl StageParams for RereferenceParams {
     fn check(self: Box<Self>) -> Result<Box<dyn Stage>, ParamError> {
-        let types = self
-            .types
-            .iter()
-            .map(|t| {
-                t.parse::<ChannelType>()
-                    .map_err(|e| ParamError::new("types", e))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if types.is_empty() {
-            return Err(ParamError::new(
-                "types",
-                "list at least one channel type, e.g. [eeg]",
-            ));
-        }
+        let types = channel_types(&self.types)?;
         let method = match &self.reference {
             RefSpec::Word(w) if w == "average" => Method::Average,
             RefSpec::Word(w) if w == "bipolar" => {

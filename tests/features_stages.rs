@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::fs::File;
 use std::path::Path;
 
 use eegclean::dag::{RunOptions, Selection, Status, discover, run};
@@ -16,12 +15,6 @@ use eegclean::io::npy::read_f64;
 use eegclean::spec::{Pipeline, Source};
 use ndarray::{Array2, ArrayD, Ix2};
 use polars::prelude::*;
-
-fn read_table(path: &Path) -> DataFrame {
-    ParquetReader::new(File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-        .finish()
-        .unwrap()
-}
 
 /// max |a − b| / max |b|.
 fn relative_error(a: &ArrayD<f64>, b: &ArrayD<f64>) -> f64 {
@@ -96,7 +89,7 @@ fn s001r04_epochs_and_features_match_mne_and_pyriemann() {
 
     let out = dir.path().join("out/sub-S001");
     let base = "sub-S001_rec-S001R04";
-    let epochs = read_table(&out.join(format!("{base}_desc-epochs_epochs.parquet")));
+    let epochs = common::read_table(&out.join(format!("{base}_desc-epochs_epochs.parquet")));
     let n_rows = epochs.height();
     let kept_column = epochs.column("kept").unwrap().bool().unwrap();
     let kept: Vec<bool> = (0..n_rows)
@@ -165,7 +158,7 @@ fn s001r04_epochs_and_features_match_mne_and_pyriemann() {
         &load(&out.join(format!("{base}_desc-features_tangent_reference.npy"))),
         &load(&oracle_dir.join("reference.npy")),
     );
-    let features = read_table(&out.join(format!("{base}_desc-features_features.parquet")));
+    let features = common::read_table(&out.join(format!("{base}_desc-features_features.parquet")));
     let ts_oracle = load(&oracle_dir.join("ts.npy"))
         .into_dimensionality::<Ix2>()
         .unwrap();
@@ -341,7 +334,7 @@ print(" ".join(str(s) for s in ev[:, 0]))
         .split_whitespace()
         .map(|s| s.parse().unwrap())
         .collect();
-    let table = read_table(&out.join("sub-S001_rec-S001R04_desc-w_epochs.parquet"));
+    let table = common::read_table(&out.join("sub-S001_rec-S001R04_desc-w_epochs.parquet"));
     let first: Vec<i64> = table
         .column("first_sample")
         .unwrap()
@@ -392,7 +385,7 @@ for log in ep.drop_log:
         .split_whitespace()
         .map(|s| s.parse().unwrap())
         .collect();
-    let table = read_table(&out.join("sub-S001_rec-S001R04_desc-e_epochs.parquet"));
+    let table = common::read_table(&out.join("sub-S001_rec-S001R04_desc-e_epochs.parquet"));
     let reasons = table.column("reason").unwrap().str().unwrap();
     let ours: Vec<usize> = (0..table.height())
         .map(|i| {
@@ -441,7 +434,7 @@ for s, _, i in ev:
             )
         })
         .collect();
-    let table = read_table(&out.join("sub-S001_rec-S001R04_desc-e_epochs.parquet"));
+    let table = common::read_table(&out.join("sub-S001_rec-S001R04_desc-e_epochs.parquet"));
     let first = table
         .column("first_sample")
         .unwrap()

@@ -59,17 +59,6 @@ fn row<'a>(rec: &'a Recording, name: &str) -> ndarray::ArrayView1<'a, f64> {
     )
 }
 
-fn correlation(a: ndarray::ArrayView1<f64>, b: ndarray::ArrayView1<f64>) -> f64 {
-    let (ma, mb) = (a.mean().unwrap(), b.mean().unwrap());
-    let (mut ab, mut aa, mut bb) = (0.0, 0.0, 0.0);
-    for (x, y) in a.iter().zip(b) {
-        ab += (x - ma) * (y - mb);
-        aa += (x - ma) * (x - ma);
-        bb += (y - mb) * (y - mb);
-    }
-    ab / (aa * bb).sqrt()
-}
-
 /// `x` with every frequency outside `lo`..`hi` Hz removed (FFT, zero the bins, inverse):
 /// eye movements live below 10 Hz, where MNE's EOG rule also looks.
 fn band_limited(x: ndarray::ArrayView1<f64>, sfreq: f64, lo: f64, hi: f64) -> ndarray::Array1<f64> {
@@ -131,7 +120,7 @@ fn real_eog_recording_loses_eye_signal_and_keeps_posterior_rhythms() {
         .iter()
         .filter(|c| c.kind == eegclean::data::ChannelType::Eeg)
         .map(|c| {
-            let r = correlation(low(row(before, &c.name)).view(), eog.view()).abs();
+            let r = common::correlation(low(row(before, &c.name)).view(), eog.view()).abs();
             (r, c.name.clone())
         })
         .collect();
@@ -139,14 +128,14 @@ fn real_eog_recording_loses_eye_signal_and_keeps_posterior_rhythms() {
     let mut worst_before = 0f64;
     let mut worst_after = 0f64;
     for (rb, ch) in &seen[..3] {
-        let ra = correlation(low(row(after, ch)).view(), eog.view()).abs();
+        let ra = common::correlation(low(row(after, ch)).view(), eog.view()).abs();
         eprintln!("{ch}: |r| with EOG (1–10 Hz) {rb:.3} → {ra:.3}");
         worst_before = worst_before.max(*rb);
         worst_after = worst_after.max(ra);
     }
     for ch in ["F3", "Fz", "F4"] {
-        let rb = correlation(low(row(before, ch)).view(), eog.view()).abs();
-        let ra = correlation(low(row(after, ch)).view(), eog.view()).abs();
+        let rb = common::correlation(low(row(before, ch)).view(), eog.view()).abs();
+        let ra = common::correlation(low(row(after, ch)).view(), eog.view()).abs();
         eprintln!("frontal {ch}: |r| with EOG (1–10 Hz) {rb:.3} → {ra:.3}");
     }
     assert!(

@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::fs::File;
 use std::path::Path;
 
 use eegclean::dag::{Status, run_recording};
@@ -19,7 +18,6 @@ use eegclean::io::{ica_file, npy};
 use eegclean::spec::{Pipeline, Source};
 use eegclean::stages::RecordingJob;
 use ndarray::{Array1, Array2, Ix2};
-use polars::prelude::*;
 
 const PREPROCESS: &str = "  raw: { kind: load }\n  reref: { kind: rereference, after: [raw], ref: average }\n  filtered: { kind: filter, after: [reref], l_freq: 1.0, h_freq: 40.0, notch: [60] }\n";
 
@@ -44,12 +42,6 @@ fn pipeline(dir: &Path, stages: &str) -> Pipeline {
     let path = dir.join("pipeline.yaml");
     std::fs::write(&path, &yaml).unwrap();
     Pipeline::from_source(Source::new(&path, yaml)).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn read_table(path: &Path) -> DataFrame {
-    ParquetReader::new(File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-        .finish()
-        .unwrap()
 }
 
 /// Our channel names of S001R04 (equal to MNE's after eegbci.standardize, see
@@ -124,7 +116,7 @@ fn mne_decomposition_gives_mne_labels_and_mne_cleaned_data() {
     assert_eq!(outcome.status, Status::Ok, "{:?}", outcome.error);
 
     // Probabilities against mne-icalabel's.
-    let table = read_table(
+    let table = common::read_table(
         &dir.path()
             .join("out/sub-S001/S001R04_desc-labels_components.parquet"),
     );
@@ -202,18 +194,6 @@ fn mne_decomposition_gives_mne_labels_and_mne_cleaned_data() {
     );
 }
 
-/// Normalised correlation of two time courses.
-fn correlation(a: ndarray::ArrayView1<f64>, b: ndarray::ArrayView1<f64>) -> f64 {
-    let (ma, mb) = (a.mean().unwrap(), b.mean().unwrap());
-    let (mut ab, mut aa, mut bb) = (0.0, 0.0, 0.0);
-    for (x, y) in a.iter().zip(b) {
-        ab += (x - ma) * (y - mb);
-        aa += (x - ma) * (x - ma);
-        bb += (y - mb) * (y - mb);
-    }
-    ab / (aa * bb).sqrt()
-}
-
 #[test]
 fn own_fit_finds_and_removes_the_blink_component_mne_found() {
     let dir = common::scratch();
@@ -246,7 +226,12 @@ fn own_fit_finds_and_removes_the_blink_component_mne_found() {
     let mne_blink = mne_w.row(0).dot(&centred);
     let our_sources = d.sources(x.view()).unwrap();
     let (best, r) = (0..20)
-        .map(|k| (k, correlation(our_sources.row(k), mne_blink.view()).abs()))
+        .map(|k| {
+            (
+                k,
+                common::correlation(our_sources.row(k), mne_blink.view()).abs(),
+            )
+        })
         .fold((0, 0.0), |a, b| if b.1 > a.1 { b } else { a });
     eprintln!("our component {best} matches MNE's blink component: |r| = {r:.5}");
     assert!(
@@ -254,7 +239,7 @@ fn own_fit_finds_and_removes_the_blink_component_mne_found() {
         "no component of ours matches MNE's blink (best |r| {r})"
     );
 
-    let table = read_table(
+    let table = common::read_table(
         &dir.path()
             .join("out/sub-S001/S001R04_desc-labels_components.parquet"),
     );
@@ -273,22 +258,9 @@ fn failure(stages: &str) -> String {
         Status::Failed,
         "expected a failure for {stages}"
     );
-    let leftovers: Vec<_> = walk(&dir.path().join("out"));
+    let leftovers = common::files_under(&dir.path().join("out"));
     assert!(leftovers.is_empty(), "failed recording left {leftovers:?}");
     outcome.error.unwrap_or_default()
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .flat_map(|e| {
-            let p = e.path();
-            if p.is_dir() { walk(&p) } else { vec![p] }
-        })
-        .collect()
 }
 
 #[test]
@@ -332,7 +304,7 @@ fn missing_model_with_skip_classifies_without_iclabel_and_says_so() {
     );
     let (outcome, _) = run_recording(&p, &job());
     assert_eq!(outcome.status, Status::Ok, "{:?}", outcome.error);
-    let table = read_table(
+    let table = common::read_table(
         &dir.path()
             .join("out/sub-S001/S001R04_desc-labels_components.parquet"),
     );
@@ -374,7 +346,7 @@ fn iclabel_refuses_intracranial_channels_and_the_rules_still_work() {
     let p = Pipeline::from_source(Source::new(&path, rules)).unwrap();
     let (outcome, _) = run_recording(&p, &job());
     assert_eq!(outcome.status, Status::Ok, "{:?}", outcome.error);
-    let table = read_table(
+    let table = common::read_table(
         &dir.path()
             .join("out/sub-S001/S001R04_desc-labels_components.parquet"),
     );

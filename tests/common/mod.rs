@@ -164,3 +164,35 @@ pub fn tiny_edf_plus() -> Vec<u8> {
     }
     h
 }
+
+/// A Parquet file we wrote, read back with polars.
+pub fn read_table(path: &Path) -> polars::prelude::DataFrame {
+    use polars::prelude::SerReader;
+    polars::prelude::ParquetReader::new(
+        File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .finish()
+    .unwrap()
+}
+
+/// Pearson correlation of two time courses, written out (the textbook formula).
+pub fn correlation(a: ndarray::ArrayView1<f64>, b: ndarray::ArrayView1<f64>) -> f64 {
+    let (ma, mb) = (a.mean().unwrap(), b.mean().unwrap());
+    let (mut ab, mut aa, mut bb) = (0.0, 0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        ab += (x - ma) * (y - mb);
+        aa += (x - ma) * (x - ma);
+        bb += (y - mb) * (y - mb);
+    }
+    ab / (aa * bb).sqrt()
+}
+
+/// Every file under `dir` (none if it does not exist).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect()
+}

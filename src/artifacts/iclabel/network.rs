@@ -4,6 +4,7 @@
 //! architecture means the file's own wiring (Fortran-order reshapes, the averaging over the
 //! four augmentations) is executed exactly as exported.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -20,14 +21,51 @@ pub const N_CLASSES: usize = 7;
 /// A dense row-major tensor flowing through the graph.
 #[derive(Debug, Clone)]
 enum Value {
-    F32 { shape: Vec<usize>, data: Vec<f32> },
-    I64 { shape: Vec<usize>, data: Vec<i64> },
+    F32 {
+        shape: Vec<usize>,
+        data: Vec<f32>,
+    },
+    I64 {
+        shape: Vec<usize>,
+        data: Vec<i64>,
+    },
+    /// A float tensor of logical shape `shape` whose batch (axis 0) is `repeat` copies of
+    /// the `shape[0] / repeat` items stored in `data`. ICLabel feeds the PSD and
+    /// autocorrelation of each component four times (once per topographic augmentation);
+    /// the per-sample operators (Conv, LeakyRelu) then run once instead of four times.
+    Tiled {
+        shape: Vec<usize>,
+        data: Vec<f32>,
+        repeat: usize,
+    },
 }
 
 impl Value {
     fn shape(&self) -> &[usize] {
         match self {
-            Value::F32 { shape, .. } | Value::I64 { shape, .. } => shape,
+            Value::F32 { shape, .. } | Value::I64 { shape, .. } | Value::Tiled { shape, .. } => {
+                shape
+            }
+        }
+    }
+
+    /// A batch given as `repeat` identical blocks is stored once.
+    fn batch(shape: Vec<usize>, data: Vec<f32>, repeat: usize) -> Value {
+        let block = data.len() / repeat.max(1);
+        let tiled = repeat > 1
+            && shape.first().is_some_and(|b| b.is_multiple_of(repeat))
+            && data.len().is_multiple_of(repeat)
+            && data.chunks_exact(block).all(|c| c == &data[..block]);
+        if tiled {
+            let mut data = data;
+            data.truncate(block);
+            Value::Tiled {
+                shape,
+                data,
+                repeat,
+            }
+        } else {
+            Value::F32 { shape, data }
         }
     }
 }
@@ -38,6 +76,9 @@ pub struct IcLabelNet {
     nodes: Vec<NodeProto>,
     initializers: HashMap<String, Value>,
     output: String,
+    /// How many node inputs (and graph outputs) read each value: a value read once can be
+    /// transformed in place by its reader.
+    uses: HashMap<String, usize>,
 }
 
 const SUPPORTED_OPS: [&str; 9] = [
@@ -111,10 +152,20 @@ impl IcLabelNet {
             };
             initializers.insert(t.name, v);
         }
+        let mut uses: HashMap<String, usize> = HashMap::new();
+        for name in graph
+            .nodes
+            .iter()
+            .flat_map(|n| &n.inputs)
+            .chain(&graph.outputs)
+        {
+            *uses.entry(name.clone()).or_default() += 1;
+        }
         Ok(IcLabelNet {
             nodes: graph.nodes,
             initializers,
             output,
+            uses,
         })
     }
 
@@ -153,25 +204,19 @@ impl IcLabelNet {
                 data: topo,
             },
         );
-        env.insert(
-            "psds".into(),
-            Value::F32 {
-                shape: vec![batch, 1, 1, 100],
-                data: psds,
-            },
-        );
+        env.insert("psds".into(), Value::batch(vec![batch, 1, 1, 100], psds, 4));
         env.insert(
             "autocorr".into(),
-            Value::F32 {
-                shape: vec![batch, 1, 1, 100],
-                data: autocorr,
-            },
+            Value::batch(vec![batch, 1, 1, 100], autocorr, 4),
         );
         for node in &self.nodes {
-            let out = self.eval(node, &env).map_err(|what| IcLabelError::Model {
-                path: "<graph>".into(),
-                what: format!("node {} ({:?}): {what}", node.op_type, node.outputs),
-            })?;
+            let out = self
+                .leaky_relu_in_place(node, &mut env)
+                .unwrap_or_else(|| self.eval(node, &env))
+                .map_err(|what| IcLabelError::Model {
+                    path: "<graph>".into(),
+                    what: format!("node {} ({:?}): {what}", node.op_type, node.outputs),
+                })?;
             let Some(name) = node.outputs.first() else {
                 return Err(IcLabelError::Model {
                     path: "<graph>".into(),
@@ -183,6 +228,14 @@ impl IcLabelNet {
         match env.remove(&self.output) {
             Some(Value::F32 { shape, data }) if shape == [batch / 4, N_CLASSES] => {
                 Array2::from_shape_vec((batch / 4, N_CLASSES), data)
+                    .map_err(|e| IcLabelError::Input(e.to_string()))
+            }
+            Some(Value::Tiled {
+                shape,
+                data,
+                repeat,
+            }) if shape == [batch / 4, N_CLASSES] => {
+                Array2::from_shape_vec((batch / 4, N_CLASSES), data.repeat(repeat))
                     .map_err(|e| IcLabelError::Input(e.to_string()))
             }
             Some(v) => Err(IcLabelError::Model {
@@ -216,16 +269,71 @@ impl IcLabelNet {
             .ok_or_else(|| format!("input {name:?} is not computed yet nor an initializer"))
     }
 
+    /// A float input as a dense tensor (tiled batches are expanded).
     fn f32_input<'a>(
         &'a self,
         node: &NodeProto,
         i: usize,
         env: &'a HashMap<String, Value>,
-    ) -> Result<(&'a [usize], &'a [f32]), String> {
+    ) -> Result<(&'a [usize], Cow<'a, [f32]>), String> {
         match self.input(node, i, env)? {
-            Value::F32 { shape, data } => Ok((shape, data)),
+            Value::F32 { shape, data } => Ok((shape, Cow::Borrowed(data))),
+            Value::Tiled {
+                shape,
+                data,
+                repeat,
+            } => Ok((shape, Cow::Owned(data.repeat(*repeat)))),
             Value::I64 { .. } => Err(format!("input {i} must be float32")),
         }
+    }
+
+    /// A float input as stored: (logical shape, data, repeat of the batch).
+    fn stored_input<'a>(
+        &'a self,
+        node: &NodeProto,
+        i: usize,
+        env: &'a HashMap<String, Value>,
+    ) -> Result<(&'a [usize], &'a [f32], usize), String> {
+        match self.input(node, i, env)? {
+            Value::F32 { shape, data } => Ok((shape, data, 1)),
+            Value::Tiled {
+                shape,
+                data,
+                repeat,
+            } => Ok((shape, data, *repeat)),
+            Value::I64 { .. } => Err(format!("input {i} must be float32")),
+        }
+    }
+
+    /// LeakyRelu on a value nothing else reads: done in place, without a new buffer.
+    fn leaky_relu_in_place(
+        &self,
+        node: &NodeProto,
+        env: &mut HashMap<String, Value>,
+    ) -> Option<Result<Value, String>> {
+        if node.op_type != "LeakyRelu" {
+            return None;
+        }
+        let name = node.inputs.first()?;
+        if self.uses.get(name) != Some(&1) {
+            return None;
+        }
+        let mut value = match env.remove(name)? {
+            v @ (Value::F32 { .. } | Value::Tiled { .. }) => v,
+            other => {
+                env.insert(name.clone(), other);
+                return None;
+            }
+        };
+        let alpha = leaky_alpha(node);
+        if let Value::F32 { data, .. } | Value::Tiled { data, .. } = &mut value {
+            for v in data.iter_mut() {
+                if *v < 0.0 {
+                    *v *= alpha;
+                }
+            }
+        }
+        Some(Ok(value))
     }
 
     fn eval(&self, node: &NodeProto, env: &HashMap<String, Value>) -> Result<Value, String> {
@@ -239,7 +347,7 @@ impl IcLabelNet {
         };
         match node.op_type.as_str() {
             "Conv" => {
-                let (xs, x) = self.f32_input(node, 0, env)?;
+                let (xs, x, repeat) = self.stored_input(node, 0, env)?;
                 let (ws, w) = self.f32_input(node, 1, env)?;
                 let bias = match node.inputs.len() {
                     3.. => Some(self.f32_input(node, 2, env)?.1),
@@ -251,20 +359,42 @@ impl IcLabelNet {
                 let pads = ints("pads").unwrap_or_else(|| vec![0; 4]);
                 let strides = ints("strides").unwrap_or_else(|| vec![1, 1]);
                 let dil = ints("dilations").unwrap_or_else(|| vec![1, 1]);
-                conv2d(xs, x, ws, w, bias, &pads, &strides, &dil)
+                // A tiled batch is convolved once per stored item and stays tiled.
+                let mut stored = xs.to_vec();
+                if let Some(b) = stored.first_mut() {
+                    *b /= repeat;
+                }
+                let out = conv2d(&stored, x, ws, &w, bias.as_deref(), &pads, &strides, &dil)?;
+                Ok(match out {
+                    Value::F32 { mut shape, data } if repeat > 1 => {
+                        shape[0] *= repeat;
+                        Value::Tiled {
+                            shape,
+                            data,
+                            repeat,
+                        }
+                    }
+                    other => other,
+                })
             }
             "LeakyRelu" => {
-                let alpha = match node.attributes.get("alpha") {
-                    Some(AttributeValue::Float(a)) => *a,
-                    _ => 0.01,
-                };
-                let (s, x) = self.f32_input(node, 0, env)?;
-                Ok(Value::F32 {
-                    shape: s.to_vec(),
-                    data: x
-                        .iter()
-                        .map(|&v| if v < 0.0 { v * alpha } else { v })
-                        .collect(),
+                let alpha = leaky_alpha(node);
+                let (s, x, repeat) = self.stored_input(node, 0, env)?;
+                let data = x
+                    .iter()
+                    .map(|&v| if v < 0.0 { v * alpha } else { v })
+                    .collect();
+                Ok(if repeat > 1 {
+                    Value::Tiled {
+                        shape: s.to_vec(),
+                        data,
+                        repeat,
+                    }
+                } else {
+                    Value::F32 {
+                        shape: s.to_vec(),
+                        data,
+                    }
                 })
             }
             "Transpose" => {
@@ -303,6 +433,8 @@ impl IcLabelNet {
                 let parts = (0..node.inputs.len())
                     .map(|i| self.f32_input(node, i, env))
                     .collect::<Result<Vec<_>, _>>()?;
+                let parts: Vec<(&[usize], &[f32])> =
+                    parts.iter().map(|(s, x)| (*s, x.as_ref())).collect();
                 concat(&parts, axis)
             }
             "Softmax" => {
@@ -310,7 +442,7 @@ impl IcLabelNet {
                 let axis = normalise_axis(int("axis").unwrap_or(-1), s.len())?;
                 Ok(Value::F32 {
                     shape: s.to_vec(),
-                    data: softmax(s, x, axis),
+                    data: softmax(s, &x, axis),
                 })
             }
             "Squeeze" => {
@@ -330,10 +462,17 @@ impl IcLabelNet {
                     return Err("ReduceMean over several axes is not supported".into());
                 }
                 let axis = normalise_axis(axes[0], s.len())?;
-                Ok(reduce_mean(s, x, axis, int("keepdims").unwrap_or(1) != 0))
+                Ok(reduce_mean(s, &x, axis, int("keepdims").unwrap_or(1) != 0))
             }
             other => Err(format!("unsupported operator {other}")),
         }
+    }
+}
+
+fn leaky_alpha(node: &NodeProto) -> f32 {
+    match node.attributes.get("alpha") {
+        Some(AttributeValue::Float(a)) => *a,
+        _ => 0.01,
     }
 }
 
@@ -409,6 +548,19 @@ fn conv2d(
     let wo = (wd + pl + pr - ext_w) / s[1] + 1;
     let k = c * kh * kw;
     let npix = ho * wo;
+    let unit = s == [1, 1] && d == [1, 1];
+    if unit && kh == 1 && h == 1 && pt == 0 && pb == 0 {
+        return Ok(Value::F32 {
+            shape: vec![n, m, 1, wo],
+            data: conv_along_rows(x, (n, c, wd), w, (m, kw), bias, (pl, wo)),
+        });
+    }
+    if npix == 1 && kh == h && kw == wd && p.iter().all(|&e| e == 0) {
+        return Ok(Value::F32 {
+            shape: vec![n, m, 1, 1],
+            data: dense_layer(x, n, w, m, k, bias),
+        });
+    }
     let mut out = vec![0f32; n * m * npix];
     let wmat = MatRef::from_row_major_slice(w, m, k);
     let mut col = Vec::new();
@@ -424,6 +576,21 @@ fn conv2d(
                 for kx in 0..kw {
                     let row = (ci * kh + ky) * kw + kx;
                     let dst = &mut col[row * cols..(row + 1) * cols];
+                    // Output columns lo..hi read input columns first, first + s, … (the
+                    // others fall in the zero padding).
+                    let offset = (kx * d[1]) as isize - pl as isize;
+                    let lo = if offset >= 0 {
+                        0
+                    } else {
+                        ((-offset) as usize).div_ceil(s[1])
+                    };
+                    let hi = ((wd as isize - offset).max(0) as usize)
+                        .div_ceil(s[1])
+                        .min(wo);
+                    if lo >= hi {
+                        continue;
+                    }
+                    let first = (lo as isize * s[1] as isize + offset) as usize;
                     for bi in 0..nb {
                         let src = &x[((b0 + bi) * c + ci) * h * wd..][..h * wd];
                         for oy in 0..ho {
@@ -432,12 +599,9 @@ fn conv2d(
                                 continue;
                             }
                             let srow = &src[iy as usize * wd..][..wd];
-                            let drow = &mut dst[bi * npix + oy * wo..][..wo];
-                            for (ox, v) in drow.iter_mut().enumerate() {
-                                let ix = (ox * s[1] + kx * d[1]) as isize - pl as isize;
-                                if ix >= 0 && ix < wd as isize {
-                                    *v = srow[ix as usize];
-                                }
+                            let drow = &mut dst[bi * npix + oy * wo..][lo..hi];
+                            for (v, &x) in drow.iter_mut().zip(srow[first..].iter().step_by(s[1])) {
+                                *v = x;
                             }
                         }
                     }
@@ -469,6 +633,74 @@ fn conv2d(
         shape: vec![n, m, ho, wo],
         data: out,
     })
+}
+
+/// A 1-D convolution (height 1, stride and dilation 1) without im2col: for each kernel tap,
+/// one product of that tap's m × c weights with the input shifted by the tap, added to the
+/// output columns it reaches (the zero padding contributes nothing, so it is never built).
+fn conv_along_rows(
+    x: &[f32],
+    (n, c, wd): (usize, usize, usize),
+    w: &[f32],
+    (m, kw): (usize, usize),
+    bias: Option<&[f32]>,
+    (pl, wo): (usize, usize),
+) -> Vec<f32> {
+    let taps: Vec<Vec<f32>> = (0..kw)
+        .map(|kx| (0..m * c).map(|i| w[i * kw + kx]).collect())
+        .collect();
+    let mut out = vec![0f32; n * m * wo];
+    for (b, out_b) in out.chunks_exact_mut(m * wo).enumerate() {
+        for (mi, row) in out_b.chunks_exact_mut(wo).enumerate() {
+            row.fill(bias.map_or(0.0, |b| b[mi]));
+        }
+        let x_b = MatRef::from_row_major_slice(&x[b * c * wd..][..c * wd], c, wd);
+        let mut out_mat = MatMut::from_row_major_slice_mut(out_b, m, wo);
+        for (kx, tap) in taps.iter().enumerate() {
+            // Output column ox reads input column ox + kx − pl.
+            let lo = pl.saturating_sub(kx);
+            let hi = (wd + pl).saturating_sub(kx).min(wo);
+            if lo >= hi {
+                continue;
+            }
+            matmul(
+                out_mat.as_mut().subcols_mut(lo, hi - lo),
+                Accum::Add,
+                MatRef::from_row_major_slice(tap, m, c),
+                x_b.subcols(lo + kx - pl, hi - lo),
+                1.0f32,
+                Par::Seq,
+            );
+        }
+    }
+    out
+}
+
+/// A convolution whose kernel covers the whole unpadded input is a dense layer:
+/// out[b, :] = W · x[b, :] + bias.
+fn dense_layer(
+    x: &[f32],
+    n: usize,
+    w: &[f32],
+    m: usize,
+    k: usize,
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
+    let mut out = vec![0f32; n * m];
+    for row in out.chunks_exact_mut(m) {
+        if let Some(b) = bias {
+            row.copy_from_slice(b);
+        }
+    }
+    matmul(
+        MatMut::from_row_major_slice_mut(&mut out, n, m),
+        Accum::Add,
+        MatRef::from_row_major_slice(x, n, k),
+        MatRef::from_row_major_slice(w, m, k).transpose(),
+        1.0f32,
+        Par::Seq,
+    );
+    out
 }
 
 fn transpose(v: &Value, perm: &[i64]) -> Result<Value, String> {
@@ -513,6 +745,13 @@ fn transpose(v: &Value, perm: &[i64]) -> Result<Value, String> {
             shape: out_shape,
             data: index_map.iter().map(|&i| data[i]).collect(),
         },
+        Value::Tiled { data, repeat, .. } => {
+            let dense = data.repeat(*repeat);
+            Value::F32 {
+                shape: out_shape,
+                data: index_map.iter().map(|&i| dense[i]).collect(),
+            }
+        }
     })
 }
 
@@ -664,24 +903,34 @@ mod tests {
         (out, ho, wo)
     }
 
-    #[test]
-    fn conv_matches_direct_loops() {
-        let (n, c, h, w, m, kh, kw) = (18, 3, 9, 8, 5, 4, 3);
+    /// Our conv2d against the direct loops, for one geometry.
+    fn check_conv(
+        (n, c, h, w): (usize, usize, usize, usize),
+        (m, kh, kw): (usize, usize, usize),
+        pad: (usize, usize),
+        stride: usize,
+    ) {
         let x: Vec<f32> = (0..n * c * h * w)
             .map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0)
             .collect();
         let wt: Vec<f32> = (0..m * c * kh * kw)
             .map(|i| ((i * 53 % 89) as f32 - 44.0) / 31.0)
             .collect();
-        let (want, ho, wo) = conv_reference(&x, (n, c, h, w), &wt, (m, kh, kw), (1, 2), 2);
+        let bias: Vec<f32> = (0..m).map(|i| i as f32 * 0.25 - 1.0).collect();
+        let (mut want, ho, wo) = conv_reference(&x, (n, c, h, w), &wt, (m, kh, kw), pad, stride);
+        for (i, v) in want.iter_mut().enumerate() {
+            *v += bias[i / (ho * wo) % m];
+        }
+        let p = [pad.0 as i64, pad.1 as i64, pad.0 as i64, pad.1 as i64];
+        let st = [stride as i64; 2];
         let got = conv2d(
             &[n, c, h, w],
             &x,
             &[m, c, kh, kw],
             &wt,
-            None,
-            &[1, 2, 1, 2],
-            &[2, 2],
+            Some(&bias),
+            &p,
+            &st,
             &[1, 1],
         )
         .expect("valid conv");
@@ -692,6 +941,47 @@ mod tests {
         for (a, b) in data.iter().zip(&want) {
             assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{a} vs {b}");
         }
+    }
+
+    #[test]
+    fn conv_matches_direct_loops() {
+        // im2col + GEMM (strided, padded 2-D).
+        check_conv((18, 3, 9, 8), (5, 4, 3), (1, 2), 2);
+        check_conv((5, 3, 16, 16), (4, 4, 4), (1, 1), 2);
+        check_conv((2, 2, 7, 9), (3, 3, 5), (2, 3), 3);
+        // Shifted products along a row (ICLabel's PSD/autocorrelation branches), including
+        // padding wider than some taps reach and a single output channel.
+        check_conv((7, 6, 1, 11), (4, 1, 3), (0, 1), 1);
+        check_conv((3, 5, 1, 4), (1, 1, 5), (0, 3), 1);
+        // A kernel covering the whole input: a dense layer (ICLabel's last layer).
+        check_conv((6, 9, 4, 4), (7, 4, 4), (0, 0), 1);
+    }
+
+    #[test]
+    fn tiled_batches_give_the_dense_result() {
+        let block: Vec<f32> = (0..2 * 100)
+            .map(|i| ((i * 29 % 61) as f32 - 30.0) / 7.0)
+            .collect();
+        let tiled = Value::batch(vec![8, 1, 1, 100], block.repeat(4), 4);
+        assert!(matches!(tiled, Value::Tiled { repeat: 4, .. }));
+        let mut varied = block.repeat(4);
+        varied[650] += 1.0;
+        assert!(matches!(
+            Value::batch(vec![8, 1, 1, 100], varied, 4),
+            Value::F32 { .. }
+        ));
+        let dense = Value::F32 {
+            shape: vec![8, 1, 1, 100],
+            data: block.repeat(4),
+        };
+        let perm = [3, 1, 2, 0];
+        let (Value::F32 { data: a, shape: sa }, Value::F32 { data: b, shape: sb }) = (
+            transpose(&tiled, &perm).expect("perm"),
+            transpose(&dense, &perm).expect("perm"),
+        ) else {
+            panic!("float outputs")
+        };
+        assert_eq!((sa, a), (sb, b));
     }
 
     #[test]

@@ -217,12 +217,7 @@ pub fn write_edf(path: impl AsRef<Path>, spec: &WriteSpec<'_>) -> Result<WriteRe
 
     let mut prepared = Vec::with_capacity(spec.signals.len());
     for (i, (s, &spr)) in spec.signals.iter().zip(&sprs).enumerate() {
-        let (lo, hi) = s
-            .data
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
-                (lo.min(x), hi.max(x))
-            });
+        let (lo, hi) = min_max(s.data);
         let (lo, hi) = if lo.is_finite() {
             (lo * s.scale, hi * s.scale)
         } else {
@@ -317,38 +312,37 @@ pub fn write_edf(path: impl AsRef<Path>, spec: &WriteSpec<'_>) -> Result<WriteRe
     write_atomically(path, |w| -> Result<(), EdfError> {
         w.write_all(&header)?;
         let mut rec = Vec::new();
+        let mut digital: Vec<i32> = Vec::new();
         for r in 0..n_records {
             rec.clear();
             for (s, p) in spec.signals.iter().zip(&prepared) {
                 let gain = (p.physical_max - p.physical_min) / (dmax as f64 - dmin as f64);
-                let (pmin, scale) = (p.physical_min, s.scale);
-                let (dminf, dmaxf) = (dmin as f64, dmax as f64);
-                // The range encloses every sample, so the clamp only absorbs rounding error.
-                let encode = |x: f64| {
-                    ((x * scale - pmin) / gain + dminf)
-                        .round()
-                        .clamp(dminf, dmaxf) as i32
+                let quantiser = Quantiser {
+                    scale: s.scale,
+                    offset: p.physical_min,
+                    gain,
+                    dmin: dmin as f64,
+                    dmax: dmax as f64,
                 };
                 let spr = p.samples_per_record;
                 let (from, to) = (r * spr, (r + 1) * spr);
                 let present = &s.data[from.min(s.data.len())..to.min(s.data.len())];
+                digital.clear();
+                digital.resize(spr, 0);
+                quantiser.encode(present, &mut digital[..present.len()]);
                 // The last record is padded with the last sample.
-                let pad = s.data.last().copied().unwrap_or(0.0);
+                let pad = quantiser.encode_one(s.data.last().copied().unwrap_or(0.0));
+                digital[present.len()..].fill(pad);
                 let base = rec.len();
                 rec.resize(base + spr * bps, 0);
                 let out = &mut rec[base..];
-                let values = present
-                    .iter()
-                    .copied()
-                    .chain(std::iter::repeat(pad))
-                    .take(spr);
                 if bps == 2 {
-                    for (o, x) in out.chunks_exact_mut(2).zip(values) {
-                        o.copy_from_slice(&(encode(x) as i16).to_le_bytes());
+                    for (o, &v) in out.chunks_exact_mut(2).zip(&digital) {
+                        o.copy_from_slice(&(v as i16).to_le_bytes());
                     }
                 } else {
-                    for (o, x) in out.chunks_exact_mut(3).zip(values) {
-                        o.copy_from_slice(&encode(x).to_le_bytes()[..3]);
+                    for (o, &v) in out.chunks_exact_mut(3).zip(&digital) {
+                        o.copy_from_slice(&v.to_le_bytes()[..3]);
                     }
                 }
             }
@@ -383,6 +377,60 @@ pub fn write_edf(path: impl AsRef<Path>, spec: &WriteSpec<'_>) -> Result<WriteRe
 }
 
 /// `rate × d` when it is a whole number (to 1e-9), else `None`.
+/// Physical value → digital value: `round((x·scale − physical_min) / gain + digital_min)`,
+/// clamped to the digital range (the range encloses every sample, so the clamp only absorbs
+/// rounding error), rounding half away from zero like `f64::round`.
+struct Quantiser {
+    scale: f64,
+    offset: f64,
+    gain: f64,
+    dmin: f64,
+    dmax: f64,
+}
+
+impl Quantiser {
+    #[inline(always)]
+    fn encode_one(&self, x: f64) -> i32 {
+        let y =
+            ((x * self.scale - self.offset) / self.gain + self.dmin).clamp(self.dmin, self.dmax);
+        // `f64::round` is a libm call that blocks vectorisation; within ±2²³ the truncation
+        // and its remainder are exact, so this is the same rounding (NaN gives 0 as before).
+        let t = y as i32;
+        let frac = y - t as f64;
+        t + (frac >= 0.5) as i32 - (frac <= -0.5) as i32
+    }
+
+    fn encode(&self, xs: &[f64], out: &mut [i32]) {
+        for (o, &x) in out.iter_mut().zip(xs) {
+            *o = self.encode_one(x);
+        }
+    }
+}
+
+/// Smallest and largest sample ignoring NaN (±∞ when there is none), in lanes so the loop
+/// vectorises.
+fn min_max(xs: &[f64]) -> (f64, f64) {
+    const LANES: usize = 8;
+    let mut lo = [f64::INFINITY; LANES];
+    let mut hi = [f64::NEG_INFINITY; LANES];
+    let chunks = xs.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for i in 0..LANES {
+            lo[i] = lo[i].min(c[i]);
+            hi[i] = hi[i].max(c[i]);
+        }
+    }
+    let (mut l, mut h) = (f64::INFINITY, f64::NEG_INFINITY);
+    for &x in rest.iter().chain(&lo) {
+        l = l.min(x);
+    }
+    for &x in rest.iter().chain(&hi) {
+        h = h.max(x);
+    }
+    (l, h)
+}
+
 fn integer_samples(rate: f64, d: f64) -> Option<usize> {
     let n = rate * d;
     let r = n.round();
@@ -713,6 +761,77 @@ fn build_header(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantiser_rounds_like_f64_round_and_clamps() {
+        for &(dmin, dmax) in &[(-32768.0, 32767.0), (-8_388_608.0, 8_388_607.0)] {
+            let q = Quantiser {
+                scale: 1e6,
+                offset: -3276.8,
+                gain: 0.1,
+                dmin,
+                dmax,
+            };
+            let naive = |x: f64| {
+                ((x * q.scale - q.offset) / q.gain + q.dmin)
+                    .round()
+                    .clamp(q.dmin, q.dmax) as i32
+            };
+            // Exact halves and their neighbours on both sides of zero, the range ends,
+            // beyond them, and non-finite values.
+            let mut xs = vec![
+                f64::NAN,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                0.0,
+                -0.0,
+                1.0,
+                -1.0,
+            ];
+            for k in -40_000i64..40_000 {
+                let y = k as f64 * 0.5 + q.dmin.max(-20_000.0);
+                let x = ((y - q.dmin) * q.gain + q.offset) / q.scale;
+                xs.extend([
+                    x,
+                    f64::from_bits(x.to_bits() + 1),
+                    f64::from_bits(x.to_bits() - 1),
+                ]);
+            }
+            let mut state = 0x2545_f491_4f6c_dd1d_u64;
+            for _ in 0..100_000 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                xs.push((state >> 11) as f64 / (1u64 << 53) as f64 * 0.02 - 0.01);
+            }
+            let mut out = vec![0; xs.len()];
+            q.encode(&xs, &mut out);
+            for (x, o) in xs.iter().zip(&out) {
+                assert_eq!(*o, naive(*x), "x = {x:e}");
+            }
+        }
+    }
+
+    #[test]
+    fn min_max_ignores_nan_and_sees_every_sample() {
+        for n in 0..40 {
+            let xs: Vec<f64> = (0..n)
+                .map(|i| {
+                    if i % 7 == 3 {
+                        f64::NAN
+                    } else {
+                        ((i * 37) % 23) as f64 - 11.0
+                    }
+                })
+                .collect();
+            let naive = xs
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| {
+                    (l.min(x), h.max(x))
+                });
+            assert_eq!(min_max(&xs), naive, "n = {n}");
+        }
+    }
 
     #[test]
     fn outward_rounding_never_goes_inward() {

@@ -3,6 +3,7 @@
 
 mod error;
 mod fft_len;
+mod fir_cascade;
 mod fir_design;
 mod firwin;
 mod firwin2;
@@ -17,6 +18,7 @@ mod zero_double;
 
 pub use error::FilterError;
 pub use fft_len::{next_fast_len, overlap_add_n_fft};
+pub use fir_cascade::apply_cascade_zero_phase;
 pub use fir_design::{FilterLength, FirFilter, FirSpec, Transition};
 pub use firwin::{firwin_design, firwin_lowpass};
 pub use firwin2::firwin2;

@@ -10,7 +10,10 @@ use super::{
     Fingerprint, Inputs, ParamError, RunContext, Stage, StageError, StageParams, channel_types,
 };
 use crate::data::{Artifact, ArtifactKind, ChannelType, Recording};
-use crate::dsp::{FilterLength, FirSpec, IirSpec, NotchSpec, Transition, Window};
+use crate::dsp::{
+    FilterLength, FirFilter, FirSpec, IirSpec, NotchSpec, Sos, Transition, Window,
+    apply_cascade_zero_phase,
+};
 use crate::spec::AutoOr;
 use crate::stage_params;
 
@@ -159,14 +162,45 @@ fn transition(t: AutoOr) -> Transition {
     }
 }
 
+/// One filtering operation.
+enum Op {
+    Fir(FirFilter),
+    Iir(Sos),
+}
+
 /// One filtering step: its label for the EDF prefiltering field, and the operation.
-type Step<'a> = (String, Box<dyn Fn(&mut Array2<f64>) + 'a>);
+type Step = (String, Op);
+
+/// Apply the steps in order. Consecutive FIR filters (band-pass then notch) run as one
+/// FFT pass with MNE's per-filter edge handling (see `dsp::apply_cascade_zero_phase`).
+fn apply_steps(steps: &[Step], x: &mut Array2<f64>) {
+    let mut i = 0;
+    while i < steps.len() {
+        match &steps[i].1 {
+            Op::Iir(sos) => {
+                sos.apply_zero_phase(x.view_mut());
+                i += 1;
+            }
+            Op::Fir(_) => {
+                let firs: Vec<&FirFilter> = steps[i..]
+                    .iter()
+                    .map_while(|(_, op)| match op {
+                        Op::Fir(f) => Some(f),
+                        Op::Iir(_) => None,
+                    })
+                    .collect();
+                i += firs.len();
+                apply_cascade_zero_phase(&firs, x.view_mut());
+            }
+        }
+    }
+}
 
 impl Filter {
     /// Every operation in order, as (label for the EDF prefiltering field, filter).
-    fn design(&self, sfreq: f64) -> Result<Vec<Step<'_>>, StageError> {
+    fn design(&self, sfreq: f64) -> Result<Vec<Step>, StageError> {
         let p = &self.params;
-        let mut ops: Vec<Step<'_>> = Vec::new();
+        let mut ops: Vec<Step> = Vec::new();
         if p.l_freq.is_some() || p.h_freq.is_some() {
             let label = match (p.l_freq, p.h_freq) {
                 (Some(l), Some(h)) => format!("HP:{l}Hz LP:{h}Hz"),
@@ -192,10 +226,7 @@ impl Filter {
                         },
                     }
                     .design(sfreq)?;
-                    ops.push((
-                        label,
-                        Box::new(move |x: &mut Array2<f64>| fir.apply_zero_phase(x.view_mut())),
-                    ));
+                    ops.push((label, Op::Fir(fir)));
                 }
                 Method::Iir => {
                     let sos = IirSpec {
@@ -206,7 +237,7 @@ impl Filter {
                     .design(sfreq)?;
                     ops.push((
                         format!("{label} (Butterworth {})", p.iir_order),
-                        Box::new(move |x: &mut Array2<f64>| sos.apply_zero_phase(x.view_mut())),
+                        Op::Iir(sos),
                     ));
                 }
             }
@@ -239,10 +270,7 @@ impl Filter {
                     .collect::<Vec<_>>()
                     .join(",")
             );
-            ops.push((
-                label,
-                Box::new(move |x: &mut Array2<f64>| notch.apply_zero_phase(x.view_mut())),
-            ));
+            ops.push((label, Op::Fir(notch)));
         }
         Ok(ops)
     }
@@ -292,9 +320,7 @@ impl Stage for Filter {
             } else {
                 out.data.slice(s![.., a..b]).select(Axis(0), &rows)
             };
-            for (_, op) in &ops {
-                op(&mut block);
-            }
+            apply_steps(&ops, &mut block);
             if all_rows && a == 0 && b == n_samples {
                 out.data = block;
             } else {

@@ -327,10 +327,9 @@ impl IcLabelNet {
         };
         let alpha = leaky_alpha(node);
         if let Value::F32 { data, .. } | Value::Tiled { data, .. } = &mut value {
+            // A select, not a conditional store, so the loop vectorises.
             for v in data.iter_mut() {
-                if *v < 0.0 {
-                    *v *= alpha;
-                }
+                *v = if *v < 0.0 { *v * alpha } else { *v };
             }
         }
         Some(Ok(value))

@@ -309,50 +309,80 @@ pub fn write_edf(path: impl AsRef<Path>, spec: &WriteSpec<'_>) -> Result<WriteRe
     )
     .map_err(fail)?;
 
+    let quantisers: Vec<Quantiser> = spec
+        .signals
+        .iter()
+        .zip(&prepared)
+        .map(|(s, p)| Quantiser {
+            scale: s.scale,
+            offset: p.physical_min,
+            gain: (p.physical_max - p.physical_min) / (dmax as f64 - dmin as f64),
+            dmin: dmin as f64,
+            dmax: dmax as f64,
+        })
+        .collect();
+    // Byte offset of each signal (and of the annotation signal, last) inside a record.
+    let mut signal_offsets = Vec::with_capacity(n_signals + 1);
+    let mut at = 0;
+    for p in &prepared {
+        signal_offsets.push(at);
+        at += p.samples_per_record * bps;
+    }
+    signal_offsets.push(at);
+    let record_bytes = at + annot_spr * bps;
+    // Records are encoded a batch at a time, signal by signal: each signal is then read as
+    // one long run of samples instead of 128 short runs interleaved record by record.
+    let batch = (4 << 20) / record_bytes.max(1);
+    let batch = batch.clamp(1, n_records);
+
     write_atomically(path, |w| -> Result<(), EdfError> {
         w.write_all(&header)?;
-        let mut rec = Vec::new();
+        let mut buf = Vec::new();
         let mut digital: Vec<i32> = Vec::new();
-        for r in 0..n_records {
-            rec.clear();
-            for (s, p) in spec.signals.iter().zip(&prepared) {
-                let gain = (p.physical_max - p.physical_min) / (dmax as f64 - dmin as f64);
-                let quantiser = Quantiser {
-                    scale: s.scale,
-                    offset: p.physical_min,
-                    gain,
-                    dmin: dmin as f64,
-                    dmax: dmax as f64,
-                };
+        for first in (0..n_records).step_by(batch) {
+            let records = first..(first + batch).min(n_records);
+            buf.clear();
+            buf.resize(records.len() * record_bytes, 0);
+            for ((s, p), (q, &offset)) in spec
+                .signals
+                .iter()
+                .zip(&prepared)
+                .zip(quantisers.iter().zip(&signal_offsets))
+            {
                 let spr = p.samples_per_record;
-                let (from, to) = (r * spr, (r + 1) * spr);
+                let (from, to) = (records.start * spr, records.end * spr);
                 let present = &s.data[from.min(s.data.len())..to.min(s.data.len())];
                 digital.clear();
-                digital.resize(spr, 0);
-                quantiser.encode(present, &mut digital[..present.len()]);
+                digital.resize(to - from, 0);
+                q.encode(present, &mut digital[..present.len()]);
                 // The last record is padded with the last sample.
-                let pad = quantiser.encode_one(s.data.last().copied().unwrap_or(0.0));
+                let pad = q.encode_one(s.data.last().copied().unwrap_or(0.0));
                 digital[present.len()..].fill(pad);
-                let base = rec.len();
-                rec.resize(base + spr * bps, 0);
-                let out = &mut rec[base..];
-                if bps == 2 {
-                    for (o, &v) in out.chunks_exact_mut(2).zip(&digital) {
-                        o.copy_from_slice(&(v as i16).to_le_bytes());
-                    }
-                } else {
-                    for (o, &v) in out.chunks_exact_mut(3).zip(&digital) {
-                        o.copy_from_slice(&v.to_le_bytes()[..3]);
+                for (k, values) in digital.chunks_exact(spr).enumerate() {
+                    let out = &mut buf[k * record_bytes + offset..][..spr * bps];
+                    if bps == 2 {
+                        for (o, &v) in out.chunks_exact_mut(2).zip(values) {
+                            o.copy_from_slice(&(v as i16).to_le_bytes());
+                        }
+                    } else {
+                        for (o, &v) in out.chunks_exact_mut(3).zip(values) {
+                            o.copy_from_slice(&v.to_le_bytes()[..3]);
+                        }
                     }
                 }
             }
-            let start = rec.len();
-            rec.extend_from_slice(&keeping[r]);
-            for &i in &placement[r] {
-                rec.extend_from_slice(&tals[i]);
+            let annot_offset = signal_offsets[prepared.len()];
+            for (k, r) in records.enumerate() {
+                let out = &mut buf[k * record_bytes + annot_offset..(k + 1) * record_bytes];
+                let mut pos = 0;
+                for part in
+                    std::iter::once(&keeping[r]).chain(placement[r].iter().map(|&i| &tals[i]))
+                {
+                    out[pos..pos + part.len()].copy_from_slice(part);
+                    pos += part.len();
+                }
             }
-            rec.resize(start + annot_spr * bps, 0);
-            w.write_all(&rec)?;
+            w.write_all(&buf)?;
         }
         Ok(())
     })

@@ -8,10 +8,14 @@
 //! The reference is kept (and can be saved and restored with [`TangentSpace::from_reference`])
 //! so new recordings are mapped with the training reference, as pyriemann's `transform` does.
 
+use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayView3, Axis};
+use rayon::prelude::*;
 
-use super::riemann::{MeanOptions, RiemannError, mean_riemann, whiten_into};
-use super::spd::{self, SymmetricEigen};
+use super::riemann::{
+    MeanOptions, RiemannError, WhitenedRound, karcher_mean, mean_riemann, whiten_into,
+};
+use super::spd::{self, SpdError, SymmetricEigen};
 
 /// A fitted tangent-space map.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,59 +53,177 @@ impl TangentSpace {
     }
 
     /// Tangent vectors of `covariances` (`n × c × c`) → `n × c(c+1)/2`. Every output value is
-    /// finite: a non-SPD input is an error naming its index, never a NaN row.
+    /// finite: a non-SPD input is an error naming its index, never a NaN row. The matrices are
+    /// mapped in parallel (rayon), each independently, so the result does not depend on the
+    /// number of threads.
     pub fn transform(&self, covariances: ArrayView3<f64>) -> Result<Array2<f64>, RiemannError> {
         let (n, rows, cols) = covariances.dim();
         let c = self.reference.nrows();
         if rows != c || cols != c {
             return Err(RiemannError::DimensionMismatch { got: rows, want: c });
         }
-        let mut out = Array2::zeros((n, self.n_features()));
-        let mut eig = SymmetricEigen::new(c);
-        let mut half = Array2::<f64>::zeros((c, c));
-        let mut whitened = Array2::<f64>::zeros((c, c));
-        let mut log = Array2::<f64>::zeros((c, c));
-        let mut logs = vec![0.0; c];
-        for (index, cov) in covariances.outer_iter().enumerate() {
-            whiten_into(
-                self.inv_sqrt_reference.view(),
-                cov,
-                &mut half,
-                &mut whitened,
-            );
-            let checked = match eig.decompose(whitened.view()) {
-                Ok(()) => spd::check_positive_definite(eig.values()),
-                Err(e) => Err(e),
-            };
-            checked.map_err(|source| RiemannError::Matrix { index, source })?;
-            for (l, &x) in logs.iter_mut().zip(eig.values()) {
-                *l = x.ln();
-            }
-            eig.reconstruct_into(&logs, log.view_mut());
-            upper_into(log.view(), out.index_axis_mut(Axis(0), index));
+        let n_features = self.n_features();
+        let mut out = Array2::zeros((n, n_features));
+        let Some(rows_out) = out.as_slice_mut() else {
+            unreachable!("a freshly allocated array is contiguous")
+        };
+        if n_features == 0 {
+            return Ok(out);
+        }
+        let w = self.inv_sqrt_reference.view();
+        let results: Vec<Result<(), SpdError>> = rows_out
+            .par_chunks_mut(n_features)
+            .enumerate()
+            .map_init(
+                || Workspace::new(c),
+                |ws, (index, row)| {
+                    let cov = covariances.index_axis(Axis(0), index);
+                    whiten_into(w, cov, &mut ws.a, &mut ws.b);
+                    ws.eig.decompose(ws.b.view())?;
+                    spd::check_positive_definite(ws.eig.values())?;
+                    for (l, &x) in ws.d.iter_mut().zip(ws.eig.values()) {
+                        *l = x.ln();
+                    }
+                    ws.eig.reconstruct_into(&ws.d, ws.c.view_mut());
+                    upper_into(ws.c.view(), row);
+                    Ok(())
+                },
+            )
+            .collect();
+        for (index, result) in results.into_iter().enumerate() {
+            result.map_err(|source| RiemannError::Matrix { index, source })?;
         }
         Ok(out)
     }
 
     /// `fit` then `transform` on the same matrices (pyriemann `fit_transform`).
+    ///
+    /// The mean's last Newton round already decomposed every `W Cᵢ W` at an estimate one
+    /// tiny step (`‖X‖_F ≤ 1e-5`) from the reference, so the tangent vectors come from those
+    /// decompositions by the first-order (Daleckii–Krein) update of `logm` instead of another
+    /// eigendecomposition per matrix; the neglected second-order term is of order
+    /// `‖X‖² ≤ 1e-10`. Otherwise (no convergence) they are computed exactly.
     pub fn fit_transform(
         covariances: ArrayView3<f64>,
     ) -> Result<(Self, Array2<f64>), RiemannError> {
-        let ts = Self::fit(covariances)?;
-        let vectors = ts.transform(covariances)?;
+        let fit = karcher_mean(covariances, MeanOptions::default())?;
+        let usable = fit.mean.converged && fit.last_step <= MAX_STEP_FOR_UPDATE;
+        let ts = Self::from_reference(fit.mean.mean)?;
+        let vectors = if usable && fit.last_round.len() == covariances.len_of(Axis(0)) {
+            ts.transform_near(&fit.last_round)
+        } else {
+            ts.transform(covariances)?
+        };
         Ok((ts, vectors))
+    }
+
+    /// Tangent vectors at this reference of the matrices whose whitened eigendecompositions
+    /// at a nearby estimate `M` are in `round`: with `E = C_ref^{-1/2} M^{1/2}`,
+    /// `C_ref^{-1/2} Cᵢ C_ref^{-1/2} = E Bᵢ Eᵀ` where `Bᵢ = Vᵢ Λᵢ Vᵢᵀ`, and
+    /// `logm(E Bᵢ Eᵀ) ≈ Vᵢ (ln Λᵢ + Dᵢ ⊙ (Fᵢ Λᵢ Fᵢᵀ − Λᵢ)) Vᵢᵀ` with `Fᵢ = Vᵢᵀ E Vᵢ` and `Dᵢ` the
+    /// divided differences of `ln` at `Λᵢ`.
+    fn transform_near(&self, round: &WhitenedRound) -> Array2<f64> {
+        let c = round.n_channels;
+        let n = round.len();
+        let n_features = self.n_features();
+        let mut out = Array2::zeros((n, n_features));
+        let Some(rows_out) = out.as_slice_mut() else {
+            unreachable!("a freshly allocated array is contiguous")
+        };
+        if n_features == 0 {
+            return out;
+        }
+        let mut e = Array2::<f64>::zeros((c, c));
+        general_mat_mul(
+            1.0,
+            &self.inv_sqrt_reference,
+            &round.sqrt_estimate,
+            0.0,
+            &mut e,
+        );
+        rows_out
+            .par_chunks_mut(n_features)
+            .enumerate()
+            .for_each_init(
+                || Workspace::new(c),
+                |ws, (index, row)| {
+                    let (values, v) = round.matrix(index);
+                    general_mat_mul(1.0, &e, &v, 0.0, &mut ws.a);
+                    general_mat_mul(1.0, &v.t(), &ws.a, 0.0, &mut ws.b);
+                    // ws.a = F Λ, ws.c = F Λ Fᵀ.
+                    ws.a.assign(&ws.b);
+                    for mut r in ws.a.rows_mut() {
+                        for (x, &l) in r.iter_mut().zip(values) {
+                            *x *= l;
+                        }
+                    }
+                    general_mat_mul(1.0, &ws.a, &ws.b.t(), 0.0, &mut ws.c);
+                    for (l, &x) in ws.d.iter_mut().zip(values) {
+                        *l = x.ln();
+                    }
+                    for j in 0..c {
+                        for k in 0..c {
+                            let delta = ws.c[[j, k]];
+                            ws.c[[j, k]] = if j == k {
+                                ws.d[j] + (delta - values[j]) / values[j]
+                            } else {
+                                log_divided_difference(ws.d[j] - ws.d[k], values[k]) * delta
+                            };
+                        }
+                    }
+                    general_mat_mul(1.0, &v, &ws.c, 0.0, &mut ws.a);
+                    general_mat_mul(1.0, &ws.a, &v.t(), 0.0, &mut ws.b);
+                    upper_into(ws.b.view(), row);
+                },
+            );
+        out
+    }
+}
+
+/// Largest last Newton step for which [`TangentSpace::fit_transform`] updates the last round's
+/// logarithms instead of recomputing them (second-order error `≈ ‖X‖²`).
+const MAX_STEP_FOR_UPDATE: f64 = 1e-5;
+
+/// `(ln λⱼ − ln λₖ) / (λⱼ − λₖ)` from `x = ln λⱼ − ln λₖ` and `λₖ`: `x / (λₖ (eˣ − 1))`,
+/// accurate for close eigenvalues, `1/λₖ` for equal ones.
+fn log_divided_difference(x: f64, lambda_k: f64) -> f64 {
+    if x == 0.0 {
+        1.0 / lambda_k
+    } else {
+        x / (lambda_k * x.exp_m1())
+    }
+}
+
+/// Per-thread buffers.
+struct Workspace {
+    eig: SymmetricEigen,
+    a: Array2<f64>,
+    b: Array2<f64>,
+    c: Array2<f64>,
+    d: Vec<f64>,
+}
+
+impl Workspace {
+    fn new(c: usize) -> Self {
+        Self {
+            eig: SymmetricEigen::new(c),
+            a: Array2::zeros((c, c)),
+            b: Array2::zeros((c, c)),
+            c: Array2::zeros((c, c)),
+            d: vec![0.0; c],
+        }
     }
 }
 
 /// pyriemann `upper`: upper triangle in row-major order, off-diagonal × √2.
 pub fn upper(x: ArrayView2<f64>) -> ndarray::Array1<f64> {
     let c = x.nrows();
-    let mut out = ndarray::Array1::zeros(c * (c + 1) / 2);
-    upper_into(x, out.view_mut());
-    out
+    let mut out = vec![0.0; c * (c + 1) / 2];
+    upper_into(x, &mut out);
+    ndarray::Array1::from(out)
 }
 
-fn upper_into(x: ArrayView2<f64>, mut out: ndarray::ArrayViewMut1<f64>) {
+fn upper_into(x: ArrayView2<f64>, out: &mut [f64]) {
     let c = x.nrows();
     let mut k = 0;
     for i in 0..c {

@@ -24,10 +24,10 @@
 //! matrices is taken afterwards in index order, so results are bit-identical whatever the
 //! number of threads.
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayView3, ArrayViewMut2, Axis, ShapeBuilder};
 use rayon::prelude::*;
 
+use super::products::{mirror_lower, product_into, symmetric_product_lower_into};
 use super::spd::{self, SpdError, SymmetricEigen};
 
 /// Convergence settings. `tol` is pyriemann's tolerance on `‖J‖_F` (`tol=10e-9`): Newton
@@ -255,8 +255,7 @@ fn exact_round(
             || MatrixWorkspace::new(c),
             |ws, (i, ((vectors, values), log_lower))| {
                 let cov = matrices.index_axis(Axis(0), i);
-                general_mat_mul(1.0, &inv_sqrt, &cov, 0.0, &mut ws.a);
-                general_mat_mul(1.0, &ws.a, &inv_sqrt, 0.0, &mut ws.b);
+                whiten_lower_into(inv_sqrt, cov, &mut ws.a, &mut ws.b);
                 // Congruence keeps definiteness, so a non-SPD input fails here, by index.
                 ws.eig.decompose(ws.b.view())?;
                 spd::check_positive_definite(ws.eig.values())?;
@@ -297,29 +296,33 @@ fn exact_round(
 /// `Kᵢ[j,k] = (x/2) / tanh(x/2)` with `x = ln λⱼ − ln λₖ` for every matrix of the round
 /// (column-major per matrix, like the eigenvectors): the factor by which the Newton operator
 /// weighs component `(j,k)` of `Vᵢᵀ X Vᵢ`. `≥ 1`, and `1 + x²/12` for close eigenvalues.
+/// These weights only steer the Newton steps (the fixed point is set by `J` alone), so the
+/// cheap form `(λⱼ + λₖ)/2 · x/(λⱼ − λₖ)` is plenty accurate; no transcendental per entry.
 fn newton_weights(round: &WhitenedRound, out: &mut [f64]) {
     let c = round.n_channels;
     out.par_chunks_mut(c * c)
         .zip(round.values.par_chunks(c))
-        .for_each(|(k, values)| {
-            for col in 0..c {
-                let lc = values[col].ln();
-                for row in 0..c {
-                    let x = values[row].ln() - lc;
-                    k[col * c + row] = log_mean_ratio(x);
+        .for_each_init(
+            || vec![0.0; c],
+            |logs, (k, values)| {
+                for (l, &v) in logs.iter_mut().zip(values) {
+                    *l = v.ln();
                 }
-            }
-        });
-}
-
-/// `(x/2) / tanh(x/2)`, even in `x`, without cancellation near 0.
-fn log_mean_ratio(x: f64) -> f64 {
-    let h = 0.5 * x.abs();
-    if h < 1e-4 {
-        1.0 + h * h / 3.0
-    } else {
-        h / h.tanh()
-    }
+                for col in 0..c {
+                    k[col * c + col] = 1.0;
+                    for row in col + 1..c {
+                        let x = logs[row] - logs[col];
+                        let w = if x.abs() < 1e-3 {
+                            1.0 + x * x / 12.0
+                        } else {
+                            0.5 * (values[row] + values[col]) * x / (values[row] - values[col])
+                        };
+                        k[col * c + row] = w;
+                        k[row * c + col] = w;
+                    }
+                }
+            },
+        );
 }
 
 /// Solves `H(X) = rhs` by conjugate gradients in the Frobenius inner product until the
@@ -359,8 +362,8 @@ fn conjugate_gradients(
     x
 }
 
-/// `H(X) = Σ wᵢ Vᵢ (Kᵢ ⊙ (Vᵢᵀ X Vᵢ)) Vᵢᵀ`, symmetrised. Per matrix in parallel into
-/// `scratch`, then summed in index order.
+/// `H(X) = Σ wᵢ Vᵢ (Kᵢ ⊙ (Vᵢᵀ X Vᵢ)) Vᵢᵀ` (symmetric: lower triangles only, mirrored at the
+/// end). Per matrix in parallel into `scratch`, then summed in index order.
 fn apply_newton_operator(
     round: &WhitenedRound,
     weights_k: &[f64],
@@ -377,16 +380,20 @@ fn apply_newton_operator(
             || MatrixWorkspace::new(c),
             |ws, (i, (out, k))| {
                 let (_, v) = round.matrix(i);
-                general_mat_mul(1.0, x, &v, 0.0, &mut ws.a);
-                general_mat_mul(1.0, &v.t(), &ws.a, 0.0, &mut ws.b);
-                // ws.b is row-major; k is column-major and symmetric, so either order works.
-                for (y, &kk) in ws.b.iter_mut().zip(k) {
-                    *y *= kk;
+                product_into(ws.a.view_mut(), x.view(), v);
+                symmetric_product_lower_into(ws.b.view_mut(), v.t(), ws.a.view());
+                // Z = K ⊙ Y in full from Y's lower triangle (k is symmetric).
+                for col in 0..c {
+                    for row in col..c {
+                        let z = ws.b[[row, col]] * k[col * c + row];
+                        ws.b[[row, col]] = z;
+                        ws.b[[col, row]] = z;
+                    }
                 }
-                general_mat_mul(1.0, &v, &ws.b, 0.0, &mut ws.a);
-                let mut out =
+                product_into(ws.a.view_mut(), v, ws.b.view());
+                let out =
                     ArrayViewMut2::from_shape((c, c), out).expect("each matrix holds c × c values");
-                general_mat_mul(1.0, &ws.a, &v.t(), 0.0, &mut out);
+                symmetric_product_lower_into(out, ws.a.view(), v.t());
             },
         );
     let weight = 1.0 / n as f64;
@@ -398,8 +405,10 @@ fn apply_newton_operator(
     }
     let mut h = Array2::<f64>::zeros((c, c));
     for row in 0..c {
-        for col in 0..c {
-            h[[row, col]] = 0.5 * (sum[row * c + col] + sum[col * c + row]);
+        for col in 0..=row {
+            let v = sum[row * c + col];
+            h[[row, col]] = v;
+            h[[col, row]] = v;
         }
     }
     h
@@ -415,16 +424,9 @@ fn step_from(
     let mut e = Array2::<f64>::zeros((c, c));
     spd::expm_symmetric_with(eig, x.view(), e.view_mut())?;
     let mut half = Array2::<f64>::zeros((c, c));
-    general_mat_mul(1.0, sqrt_m, &e, 0.0, &mut half);
     let mut m = Array2::<f64>::zeros((c, c));
-    general_mat_mul(1.0, &half, sqrt_m, 0.0, &mut m);
-    for row in 0..c {
-        for col in 0..row {
-            let v = 0.5 * (m[[row, col]] + m[[col, row]]);
-            m[[row, col]] = v;
-            m[[col, row]] = v;
-        }
-    }
+    whiten_lower_into(sqrt_m.view(), e.view(), &mut half, &mut m);
+    mirror_lower(m.view_mut());
     Ok(m)
 }
 
@@ -436,13 +438,14 @@ fn frobenius(a: &Array2<f64>) -> f64 {
     dot(a, a).sqrt()
 }
 
-/// `out = w · x · w` (`w` symmetric), through the buffer `half = w · x`.
-pub(crate) fn whiten_into(
+/// The lower triangle of `out = w · x · w` (`w`, `x` symmetric), through the buffer
+/// `half = w · x`; the strict upper triangle of `out` is not written.
+pub(crate) fn whiten_lower_into(
     w: ArrayView2<f64>,
     x: ArrayView2<f64>,
     half: &mut Array2<f64>,
     out: &mut Array2<f64>,
 ) {
-    general_mat_mul(1.0, &w, &x, 0.0, half);
-    general_mat_mul(1.0, half, &w, 0.0, out);
+    product_into(half.view_mut(), w, x);
+    symmetric_product_lower_into(out.view_mut(), half.view(), w);
 }

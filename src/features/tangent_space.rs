@@ -8,12 +8,12 @@
 //! The reference is kept (and can be saved and restored with [`TangentSpace::from_reference`])
 //! so new recordings are mapped with the training reference, as pyriemann's `transform` does.
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayView3, Axis};
 use rayon::prelude::*;
 
+use super::products::{product_into, symmetric_product_lower_into};
 use super::riemann::{
-    MeanOptions, RiemannError, WhitenedRound, karcher_mean, mean_riemann, whiten_into,
+    MeanOptions, RiemannError, WhitenedRound, karcher_mean, mean_riemann, whiten_lower_into,
 };
 use super::spd::{self, SpdError, SymmetricEigen};
 
@@ -78,7 +78,7 @@ impl TangentSpace {
                 || Workspace::new(c),
                 |ws, (index, row)| {
                     let cov = covariances.index_axis(Axis(0), index);
-                    whiten_into(w, cov, &mut ws.a, &mut ws.b);
+                    whiten_lower_into(w, cov, &mut ws.a, &mut ws.b);
                     ws.eig.decompose(ws.b.view())?;
                     spd::check_positive_definite(ws.eig.values())?;
                     for (l, &x) in ws.d.iter_mut().zip(ws.eig.values()) {
@@ -134,12 +134,10 @@ impl TangentSpace {
             return out;
         }
         let mut e = Array2::<f64>::zeros((c, c));
-        general_mat_mul(
-            1.0,
-            &self.inv_sqrt_reference,
-            &round.sqrt_estimate,
-            0.0,
-            &mut e,
+        product_into(
+            e.view_mut(),
+            self.inv_sqrt_reference.view(),
+            round.sqrt_estimate.view(),
         );
         rows_out
             .par_chunks_mut(n_features)
@@ -148,32 +146,32 @@ impl TangentSpace {
                 || Workspace::new(c),
                 |ws, (index, row)| {
                     let (values, v) = round.matrix(index);
-                    general_mat_mul(1.0, &e, &v, 0.0, &mut ws.a);
-                    general_mat_mul(1.0, &v.t(), &ws.a, 0.0, &mut ws.b);
-                    // ws.a = F Λ, ws.c = F Λ Fᵀ.
+                    // ws.b = F = Vᵀ E V, ws.a = F Λ, lower(ws.c) = F Λ Fᵀ.
+                    product_into(ws.a.view_mut(), e.view(), v);
+                    product_into(ws.b.view_mut(), v.t(), ws.a.view());
                     ws.a.assign(&ws.b);
                     for mut r in ws.a.rows_mut() {
                         for (x, &l) in r.iter_mut().zip(values) {
                             *x *= l;
                         }
                     }
-                    general_mat_mul(1.0, &ws.a, &ws.b.t(), 0.0, &mut ws.c);
+                    symmetric_product_lower_into(ws.c.view_mut(), ws.a.view(), ws.b.t());
                     for (l, &x) in ws.d.iter_mut().zip(values) {
                         *l = x.ln();
                     }
-                    for j in 0..c {
-                        for k in 0..c {
-                            let delta = ws.c[[j, k]];
-                            ws.c[[j, k]] = if j == k {
-                                ws.d[j] + (delta - values[j]) / values[j]
-                            } else {
-                                log_divided_difference(ws.d[j] - ws.d[k], values[k]) * delta
-                            };
+                    for k in 0..c {
+                        ws.c[[k, k]] = ws.d[k] + (ws.c[[k, k]] - values[k]) / values[k];
+                        for j in k + 1..c {
+                            let update =
+                                log_divided_difference(ws.d[j] - ws.d[k], values[j], values[k])
+                                    * ws.c[[j, k]];
+                            ws.c[[j, k]] = update;
+                            ws.c[[k, j]] = update;
                         }
                     }
-                    general_mat_mul(1.0, &v, &ws.c, 0.0, &mut ws.a);
-                    general_mat_mul(1.0, &ws.a, &v.t(), 0.0, &mut ws.b);
-                    upper_into(ws.b.view(), row);
+                    product_into(ws.a.view_mut(), v, ws.c.view());
+                    symmetric_product_lower_into(ws.b.view_mut(), ws.a.view(), v.t());
+                    upper_from_lower_into(ws.b.view(), row);
                 },
             );
         out
@@ -184,13 +182,14 @@ impl TangentSpace {
 /// logarithms instead of recomputing them (second-order error `≈ ‖X‖²`).
 const MAX_STEP_FOR_UPDATE: f64 = 1e-5;
 
-/// `(ln λⱼ − ln λₖ) / (λⱼ − λₖ)` from `x = ln λⱼ − ln λₖ` and `λₖ`: `x / (λₖ (eˣ − 1))`,
-/// accurate for close eigenvalues, `1/λₖ` for equal ones.
-fn log_divided_difference(x: f64, lambda_k: f64) -> f64 {
-    if x == 0.0 {
-        1.0 / lambda_k
+/// `(ln λⱼ − ln λₖ) / (λⱼ − λₖ)` given `x = ln λⱼ − ln λₖ`: the quotient itself when the
+/// eigenvalues are apart, else `(1 − x/2 + x²/12) / λₖ` (the series of `x / (λₖ (eˣ − 1))`,
+/// truncation error `x⁴/720 < 2e-15`), `1/λₖ` for equal ones.
+fn log_divided_difference(x: f64, lambda_j: f64, lambda_k: f64) -> f64 {
+    if x.abs() < 1e-3 {
+        (1.0 - x / 2.0 + x * x / 12.0) / lambda_k
     } else {
-        x / (lambda_k * x.exp_m1())
+        x / (lambda_j - lambda_k)
     }
 }
 
@@ -231,6 +230,20 @@ fn upper_into(x: ArrayView2<f64>, out: &mut [f64]) {
         k += 1;
         for j in i + 1..c {
             out[k] = std::f64::consts::SQRT_2 * x[[i, j]];
+            k += 1;
+        }
+    }
+}
+
+/// [`upper_into`] of a symmetric matrix of which only the lower triangle is valid.
+fn upper_from_lower_into(x: ArrayView2<f64>, out: &mut [f64]) {
+    let c = x.nrows();
+    let mut k = 0;
+    for i in 0..c {
+        out[k] = x[[i, i]];
+        k += 1;
+        for j in i + 1..c {
+            out[k] = std::f64::consts::SQRT_2 * x[[j, i]];
             k += 1;
         }
     }

@@ -263,11 +263,19 @@ fn exact_round(
                 for (dst, src) in vectors.iter_mut().zip(ws.eig.vectors().t().iter()) {
                     *dst = *src;
                 }
+                // lower(V diag(ln λ) Vᵀ), row-major, as the product (V diag(ln λ)) · Vᵀ.
+                let v = ws.eig.vectors();
                 for (l, &x) in ws.d.iter_mut().zip(ws.eig.values()) {
                     *l = x.ln();
                 }
-                log_lower.fill(0.0);
-                ws.eig.accumulate_lower(&ws.d, 1.0, log_lower);
+                for (mut row, vrow) in ws.a.rows_mut().into_iter().zip(v.rows()) {
+                    for ((o, &x), &l) in row.iter_mut().zip(vrow).zip(&ws.d) {
+                        *o = x * l;
+                    }
+                }
+                let log = ArrayViewMut2::from_shape((c, c), log_lower)
+                    .expect("each matrix holds c × c values");
+                symmetric_product_lower_into(log, ws.a.view(), v.t());
                 Ok(())
             },
         )
@@ -275,22 +283,28 @@ fn exact_round(
     for (index, result) in results.into_iter().enumerate() {
         result.map_err(|source| RiemannError::Matrix { index, source })?;
     }
+    Ok(mean_of_lower_triangles(scratch, c, n))
+}
+
+/// `Σ wᵢ Aᵢ` (`wᵢ = 1/n`) of the symmetric matrices whose lower triangles are stored row-major
+/// in `parts` (`n × c × c`; upper triangles ignored), summed in index order, as a full matrix.
+fn mean_of_lower_triangles(parts: &[f64], c: usize, n: usize) -> Array2<f64> {
     let weight = 1.0 / n as f64;
-    let mut lower = vec![0.0; c * c];
-    for log_lower in scratch.chunks_exact(c * c) {
-        for (acc, &v) in lower.iter_mut().zip(log_lower) {
-            *acc += weight * v;
+    let mut sum = Array2::<f64>::zeros((c, c));
+    for part in parts.chunks_exact(c * c).take(n) {
+        for (row, (mut acc, values)) in sum
+            .rows_mut()
+            .into_iter()
+            .zip(part.chunks_exact(c))
+            .enumerate()
+        {
+            for (a, &v) in acc.iter_mut().zip(&values[..=row]) {
+                *a += weight * v;
+            }
         }
     }
-    let mut j = Array2::<f64>::zeros((c, c));
-    for col in 0..c {
-        for row in col..c {
-            let v = lower[col * c + row];
-            j[[row, col]] = v;
-            j[[col, row]] = v;
-        }
-    }
-    Ok(j)
+    mirror_lower(sum.view_mut());
+    sum
 }
 
 /// `Kᵢ[j,k] = (x/2) / tanh(x/2)` with `x = ln λⱼ − ln λₖ` for every matrix of the round
@@ -383,11 +397,14 @@ fn apply_newton_operator(
                 product_into(ws.a.view_mut(), x.view(), v);
                 symmetric_product_lower_into(ws.b.view_mut(), v.t(), ws.a.view());
                 // Z = K ⊙ Y in full from Y's lower triangle (k is symmetric).
-                for col in 0..c {
-                    for row in col..c {
-                        let z = ws.b[[row, col]] * k[col * c + row];
-                        ws.b[[row, col]] = z;
-                        ws.b[[col, row]] = z;
+                let Some(y) = ws.b.as_slice_mut() else {
+                    unreachable!("workspace matrices are contiguous")
+                };
+                for row in 0..c {
+                    for col in 0..=row {
+                        let z = y[row * c + col] * k[row * c + col];
+                        y[row * c + col] = z;
+                        y[col * c + row] = z;
                     }
                 }
                 product_into(ws.a.view_mut(), v, ws.b.view());
@@ -396,22 +413,7 @@ fn apply_newton_operator(
                 symmetric_product_lower_into(out, ws.a.view(), v.t());
             },
         );
-    let weight = 1.0 / n as f64;
-    let mut sum = vec![0.0; c * c];
-    for part in scratch.chunks_exact(c * c) {
-        for (acc, &v) in sum.iter_mut().zip(part) {
-            *acc += weight * v;
-        }
-    }
-    let mut h = Array2::<f64>::zeros((c, c));
-    for row in 0..c {
-        for col in 0..=row {
-            let v = sum[row * c + col];
-            h[[row, col]] = v;
-            h[[col, row]] = v;
-        }
-    }
-    h
+    mean_of_lower_triangles(scratch, c, n)
 }
 
 /// `M^{1/2} expm(X) M^{1/2}`, exactly symmetric.

@@ -159,15 +159,18 @@ impl TangentSpace {
                     for (l, &x) in ws.d.iter_mut().zip(values) {
                         *l = x.ln();
                     }
-                    for k in 0..c {
-                        ws.c[[k, k]] = ws.d[k] + (ws.c[[k, k]] - values[k]) / values[k];
-                        for j in k + 1..c {
+                    let Some(p) = ws.c.as_slice_mut() else {
+                        unreachable!("workspace matrices are contiguous")
+                    };
+                    for j in 0..c {
+                        for k in 0..j {
                             let update =
                                 log_divided_difference(ws.d[j] - ws.d[k], values[j], values[k])
-                                    * ws.c[[j, k]];
-                            ws.c[[j, k]] = update;
-                            ws.c[[k, j]] = update;
+                                    * p[j * c + k];
+                            p[j * c + k] = update;
+                            p[k * c + j] = update;
                         }
+                        p[j * c + j] = ws.d[j] + (p[j * c + j] - values[j]) / values[j];
                     }
                     product_into(ws.a.view_mut(), v, ws.c.view());
                     symmetric_product_lower_into(ws.b.view_mut(), ws.a.view(), v.t());

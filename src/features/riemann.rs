@@ -124,8 +124,6 @@ impl WhitenedRound {
 pub(crate) struct KarcherFit {
     pub mean: RiemannianMean,
     pub last_round: WhitenedRound,
-    /// `‖X‖_F` of the step from the last round's estimate to `mean` (0 when none was taken).
-    pub last_step: f64,
 }
 
 /// Per-thread buffers for the work on one matrix.
@@ -186,7 +184,6 @@ pub(crate) fn karcher_mean(
     let mut previous: Option<(f64, Array2<f64>, Array2<f64>)> = None;
     let mut iterations = 0;
     let mut converged = false;
-    let mut last_step = 0.0;
     for iteration in 0..options.max_iter {
         iterations = iteration + 1;
         spd::sqrtm_and_invsqrtm_with(&mut eig, m.view(), sqrt_m.view_mut(), inv_sqrt_m.view_mut())
@@ -194,7 +191,6 @@ pub(crate) fn karcher_mean(
         let j = exact_round(matrices, inv_sqrt_m.view(), &mut round, &mut per_matrix)?;
         round.sqrt_estimate.assign(&sqrt_m);
         let gradient = frobenius(&j);
-        last_step = 0.0;
         if gradient <= gradient_floor {
             converged = true;
             break;
@@ -204,7 +200,6 @@ pub(crate) fn karcher_mean(
             && gradient >= *previous_gradient
         {
             let half = previous_step * 0.5;
-            last_step = frobenius(&half);
             m = step_from(&mut eig, previous_sqrt, &half)
                 .map_err(|source| RiemannError::Iterate { iteration, source })?;
             let (g, s) = (*previous_gradient, previous_sqrt.clone());
@@ -215,10 +210,10 @@ pub(crate) fn karcher_mean(
         // Forcing term: early steps need only a rough solve, the last ones a precise one.
         let target = 0.1 * gradient.min(0.1) * gradient;
         let x = conjugate_gradients(&round, &weights_k, &j, target, &mut per_matrix);
-        last_step = frobenius(&x);
+        let step = frobenius(&x);
         m = step_from(&mut eig, &sqrt_m, &x)
             .map_err(|source| RiemannError::Iterate { iteration, source })?;
-        if last_step <= step_tol {
+        if step <= step_tol {
             converged = true;
             break;
         }
@@ -231,7 +226,6 @@ pub(crate) fn karcher_mean(
             converged,
         },
         last_round: round,
-        last_step,
     })
 }
 

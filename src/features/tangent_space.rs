@@ -77,16 +77,7 @@ impl TangentSpace {
             .map_init(
                 || Workspace::new(c),
                 |ws, (index, row)| {
-                    let cov = covariances.index_axis(Axis(0), index);
-                    whiten_lower_into(w, cov, &mut ws.a, &mut ws.b);
-                    ws.eig.decompose(ws.b.view())?;
-                    spd::check_positive_definite(ws.eig.values())?;
-                    for (l, &x) in ws.d.iter_mut().zip(ws.eig.values()) {
-                        *l = x.ln();
-                    }
-                    ws.eig.reconstruct_into(&ws.d, ws.c.view_mut());
-                    upper_into(ws.c.view(), row);
-                    Ok(())
+                    exact_log_upper(w, covariances.index_axis(Axis(0), index), ws, row)
                 },
             )
             .collect();
@@ -98,31 +89,36 @@ impl TangentSpace {
 
     /// `fit` then `transform` on the same matrices (pyriemann `fit_transform`).
     ///
-    /// The mean's last Newton round already decomposed every `W Cᵢ W` at an estimate one
-    /// tiny step (`‖X‖_F ≤ 1e-5`) from the reference, so the tangent vectors come from those
-    /// decompositions by the first-order (Daleckii–Krein) update of `logm` instead of another
-    /// eigendecomposition per matrix; the neglected second-order term is of order
-    /// `‖X‖² ≤ 1e-10`. Otherwise (no convergence) they are computed exactly.
+    /// The mean's last Newton round already decomposed every `W Cᵢ W` at an estimate one tiny
+    /// step from the reference, so each tangent vector comes from that decomposition by the
+    /// first-order (Daleckii–Krein) update of `logm` instead of another eigendecomposition —
+    /// when the update is accurate: see [`MAX_PERTURBATION_FOR_UPDATE`]; any other matrix
+    /// (and all of them if the mean did not converge) is mapped exactly.
     pub fn fit_transform(
         covariances: ArrayView3<f64>,
     ) -> Result<(Self, Array2<f64>), RiemannError> {
         let fit = karcher_mean(covariances, MeanOptions::default())?;
-        let usable = fit.mean.converged && fit.last_step <= MAX_STEP_FOR_UPDATE;
+        let converged = fit.mean.converged;
         let ts = Self::from_reference(fit.mean.mean)?;
-        let vectors = if usable && fit.last_round.len() == covariances.len_of(Axis(0)) {
-            ts.transform_near(&fit.last_round)
+        let vectors = if converged && fit.last_round.len() == covariances.len_of(Axis(0)) {
+            ts.transform_near(covariances, &fit.last_round)?
         } else {
             ts.transform(covariances)?
         };
         Ok((ts, vectors))
     }
 
-    /// Tangent vectors at this reference of the matrices whose whitened eigendecompositions
+    /// Tangent vectors at this reference of `covariances`, whose whitened eigendecompositions
     /// at a nearby estimate `M` are in `round`: with `E = C_ref^{-1/2} M^{1/2}`,
     /// `C_ref^{-1/2} Cᵢ C_ref^{-1/2} = E Bᵢ Eᵀ` where `Bᵢ = Vᵢ Λᵢ Vᵢᵀ`, and
-    /// `logm(E Bᵢ Eᵀ) ≈ Vᵢ (ln Λᵢ + Dᵢ ⊙ (Fᵢ Λᵢ Fᵢᵀ − Λᵢ)) Vᵢᵀ` with `Fᵢ = Vᵢᵀ E Vᵢ` and `Dᵢ` the
-    /// divided differences of `ln` at `Λᵢ`.
-    fn transform_near(&self, round: &WhitenedRound) -> Array2<f64> {
+    /// `logm(E Bᵢ Eᵀ) ≈ Vᵢ (ln Λᵢ + Dᵢ ⊙ Δᵢ) Vᵢᵀ` with `Δᵢ = Fᵢ Λᵢ Fᵢᵀ − Λᵢ`, `Fᵢ = Vᵢᵀ E Vᵢ` and `Dᵢ`
+    /// the divided differences of `ln` at `Λᵢ`. A matrix whose perturbation is too large for
+    /// that is mapped exactly instead.
+    fn transform_near(
+        &self,
+        covariances: ArrayView3<f64>,
+        round: &WhitenedRound,
+    ) -> Result<Array2<f64>, RiemannError> {
         let c = round.n_channels;
         let n = round.len();
         let n_features = self.n_features();
@@ -131,7 +127,7 @@ impl TangentSpace {
             unreachable!("a freshly allocated array is contiguous")
         };
         if n_features == 0 {
-            return out;
+            return Ok(out);
         }
         let mut e = Array2::<f64>::zeros((c, c));
         product_into(
@@ -139,10 +135,11 @@ impl TangentSpace {
             self.inv_sqrt_reference.view(),
             round.sqrt_estimate.view(),
         );
-        rows_out
+        let w = self.inv_sqrt_reference.view();
+        let results: Vec<Result<(), SpdError>> = rows_out
             .par_chunks_mut(n_features)
             .enumerate()
-            .for_each_init(
+            .map_init(
                 || Workspace::new(c),
                 |ws, (index, row)| {
                     let (values, v) = round.matrix(index);
@@ -156,12 +153,28 @@ impl TangentSpace {
                         }
                     }
                     symmetric_product_lower_into(ws.c.view_mut(), ws.a.view(), ws.b.t());
-                    for (l, &x) in ws.d.iter_mut().zip(values) {
-                        *l = x.ln();
-                    }
                     let Some(p) = ws.c.as_slice_mut() else {
                         unreachable!("workspace matrices are contiguous")
                     };
+                    for (j, &lj) in values.iter().enumerate() {
+                        p[j * c + j] -= lj;
+                    }
+                    // Δ relative to the eigenvalues it couples: the size of the perturbation
+                    // seen by logm, whose first-order update is off by about its square.
+                    let mut perturbation = 0.0f64;
+                    for j in 0..c {
+                        for k in 0..=j {
+                            let relative = p[j * c + k].abs() / (values[j] * values[k]).sqrt();
+                            perturbation = perturbation.max(relative);
+                        }
+                    }
+                    if perturbation.is_nan() || perturbation > MAX_PERTURBATION_FOR_UPDATE {
+                        let cov = covariances.index_axis(Axis(0), index);
+                        return exact_log_upper(w, cov, ws, row);
+                    }
+                    for (l, &x) in ws.d.iter_mut().zip(values) {
+                        *l = x.ln();
+                    }
                     for j in 0..c {
                         for k in 0..j {
                             let update =
@@ -170,20 +183,46 @@ impl TangentSpace {
                             p[j * c + k] = update;
                             p[k * c + j] = update;
                         }
-                        p[j * c + j] = ws.d[j] + (p[j * c + j] - values[j]) / values[j];
+                        p[j * c + j] = ws.d[j] + p[j * c + j] / values[j];
                     }
                     product_into(ws.a.view_mut(), v, ws.c.view());
                     symmetric_product_lower_into(ws.b.view_mut(), ws.a.view(), v.t());
                     upper_from_lower_into(ws.b.view(), row);
+                    Ok(())
                 },
-            );
-        out
+            )
+            .collect();
+        for (index, result) in results.into_iter().enumerate() {
+            result.map_err(|source| RiemannError::Matrix { index, source })?;
+        }
+        Ok(out)
     }
 }
 
-/// Largest last Newton step for which [`TangentSpace::fit_transform`] updates the last round's
-/// logarithms instead of recomputing them (second-order error `≈ ‖X‖²`).
-const MAX_STEP_FOR_UPDATE: f64 = 1e-5;
+/// `upper(logm(w · cov · w))` into `row`.
+fn exact_log_upper(
+    w: ArrayView2<f64>,
+    cov: ArrayView2<f64>,
+    ws: &mut Workspace,
+    row: &mut [f64],
+) -> Result<(), SpdError> {
+    whiten_lower_into(w, cov, &mut ws.a, &mut ws.b);
+    ws.eig.decompose(ws.b.view())?;
+    spd::check_positive_definite(ws.eig.values())?;
+    for (l, &x) in ws.d.iter_mut().zip(ws.eig.values()) {
+        *l = x.ln();
+    }
+    ws.eig.reconstruct_into(&ws.d, ws.c.view_mut());
+    upper_into(ws.c.view(), row);
+    Ok(())
+}
+
+/// Largest perturbation `max |Δⱼₖ| / √(λⱼ λₖ)` for which [`TangentSpace::fit_transform`]
+/// updates a matrix's logarithm from the last Newton round instead of recomputing it: the
+/// neglected second-order term is about its square (≤ 1e-12). Typically 1e-7–1e-8 for EEG
+/// covariances (the last step is ~1e-6); it grows with the spread of the whitened
+/// eigenvalues, and for widely dispersed matrices some are recomputed.
+const MAX_PERTURBATION_FOR_UPDATE: f64 = 1e-6;
 
 /// `(ln λⱼ − ln λₖ) / (λⱼ − λₖ)` given `x = ln λⱼ − ln λₖ`: the quotient itself when the
 /// eigenvalues are apart, else `(1 − x/2 + x²/12) / λₖ` (the series of `x / (λₖ (eˣ − 1))`,

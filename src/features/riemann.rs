@@ -388,18 +388,16 @@ fn apply_newton_operator(
             || MatrixWorkspace::new(c),
             |ws, (i, (out, k))| {
                 let (_, v) = round.matrix(i);
+                // Y = Vᵀ X V in full (a full product costs less than mirroring a triangle
+                // through strided writes), then Z = K ⊙ Y (k is symmetric, so its
+                // column-major layout reads the same row-major).
                 product_into(ws.a.view_mut(), x.view(), v);
-                symmetric_product_lower_into(ws.b.view_mut(), v.t(), ws.a.view());
-                // Z = K ⊙ Y in full from Y's lower triangle (k is symmetric).
+                product_into(ws.b.view_mut(), v.t(), ws.a.view());
                 let Some(y) = ws.b.as_slice_mut() else {
                     unreachable!("workspace matrices are contiguous")
                 };
-                for row in 0..c {
-                    for col in 0..=row {
-                        let z = y[row * c + col] * k[row * c + col];
-                        y[row * c + col] = z;
-                        y[col * c + row] = z;
-                    }
+                for (z, &kk) in y.iter_mut().zip(k) {
+                    *z *= kk;
                 }
                 product_into(ws.a.view_mut(), v, ws.b.view());
                 let out =

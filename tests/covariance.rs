@@ -358,3 +358,27 @@ fn results_are_bit_identical_for_any_thread_count() {
         );
     }
 }
+
+#[test]
+fn mean_of_one_matrix_is_itself_and_empty_sizes_do_not_panic() {
+    let a = ndarray::array![[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 2.0]];
+    let one = a.clone().insert_axis(ndarray::Axis(0));
+    let mean = mean_riemann(one.view(), MeanOptions::default()).unwrap();
+    assert!(mean.converged);
+    assert!(rel_err(&mean.mean, &a) <= 1e-14, "{:?}", mean.mean);
+    let (_, v) = TangentSpace::fit_transform(one.view()).unwrap();
+    assert!(
+        v.iter().all(|x| x.abs() <= 1e-14),
+        "log of the identity: {v:?}"
+    );
+    let empty = Array3::<f64>::zeros((2, 0, 0));
+    let (ts, v) = TangentSpace::fit_transform(empty.view()).unwrap();
+    assert_eq!((ts.n_features(), v.dim()), (0, (2, 0)));
+    assert!(matches!(
+        mean_riemann(
+            Array3::<f64>::zeros((0, 3, 3)).view(),
+            MeanOptions::default()
+        ),
+        Err(RiemannError::Empty)
+    ));
+}

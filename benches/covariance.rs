@@ -22,7 +22,7 @@
 //! | both | 87 ms (4.3×) | 49 ms (7.7×) | 379 ms |
 //!
 //! (At load average 3.8, with the second core taken by other builds: both 95 ms on 1 thread,
-//! 87 ms on 2, pyriemann 384 ms.) Medians of the criterion runs; pyriemann best of 7.
+//! 87 ms on 2, pyriemann 384 ms.) Ours: criterion point estimates; pyriemann: best of 7.
 //!
 //! Where the time goes: pyriemann's `mean_riemann` takes 10 gradient steps of 90 64×64
 //! eigendecompositions each (numpy 200 µs each here), then 90 more for the transform. Ours

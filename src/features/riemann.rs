@@ -218,6 +218,13 @@ pub(crate) fn karcher_mean(
             let half = previous_step * 0.5;
             m = step_from(&mut eig, previous_sqrt, &half)
                 .map_err(|source| RiemannError::Iterate { iteration, source })?;
+            // At rounding level ‖J‖ stops decreasing; once the halved step is below the
+            // tolerance the estimate is as good as the data allow. (The tangent update
+            // checks its own accuracy per matrix, so `round` need not be at `m`.)
+            if frobenius(&half) <= step_tol {
+                converged = true;
+                break;
+            }
             let (g, s) = (*previous_gradient, previous_sqrt.clone());
             previous = Some((g, s, half));
             continue;

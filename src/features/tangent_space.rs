@@ -92,7 +92,7 @@ impl TangentSpace {
     /// The mean's last Newton round already decomposed every `W Cᵢ W` at an estimate one tiny
     /// step from the reference, so each tangent vector comes from that decomposition by the
     /// first-order (Daleckii–Krein) update of `logm` instead of another eigendecomposition —
-    /// when the update is accurate: see [`MAX_PERTURBATION_FOR_UPDATE`]; any other matrix
+    /// when the update is accurate (`MAX_PERTURBATION_FOR_UPDATE`, 1e-6); any other matrix
     /// (and all of them if the mean did not converge) is mapped exactly.
     pub fn fit_transform(
         covariances: ArrayView3<f64>,

@@ -3,17 +3,34 @@
 //! `h_covariances_oas` + `h_tangent_space` stages (pyriemann 0.12).
 //!
 //! Plus the same on the shared runs concatenated (see `concat_dir`), side by side with
-//! pyriemann:
+//! pyriemann (its eigh loop is single-threaded; ours runs per-matrix work on the rayon pool,
+//! so time both thread counts):
 //!
 //!     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
-//!         python benches/covariance_mne.py target/bench-cache/riemann-concat
-//!     cargo bench --bench covariance
+//!         python benches/covariance_mne.py $EEGCLEAN_BENCH_CACHE/riemann-concat --reps 7
+//!     RAYON_NUM_THREADS=1 cargo bench --bench covariance -- concat
+//!     RAYON_NUM_THREADS=2 cargo bench --bench covariance -- concat
 //!
-//! Measured 2026-11-22 on the 2-core AMD EPYC dev box (load average ~2.7, best of runs), 90
-//! epochs of S001R03–R08: OAS 13.0 ms vs sklearn/pyriemann 58 ms; tangent space fit+transform
-//! 207 ms vs 314 ms; both 219 ms vs 363 ms (1.7×). Both sides do ~1000 eigendecompositions of
-//! 64×64 matrices (10 mean iterations × 92 + 91 for the transform); ours take 144 µs, numpy's
-//! 190 µs, faer's 182 µs, which bounds the ratio for this algorithm.
+//! Measured 2026-11-23 on the 2-core AMD EPYC dev box shared with two other agents' builds
+//! (load average 2.7–4, so every number is inflated and noisy; best runs), 90 epochs of
+//! S001R03–R08, OAS + TangentSpace(metric='riemann'):
+//!
+//! | | ours, 1 thread | ours, 2 threads | pyriemann |
+//! |---|---|---|---|
+//! | OAS covariances | 8.4 ms | 8.5 ms | 57 ms |
+//! | tangent space fit+transform | 81 ms | 45 ms | 310 ms |
+//! | both | 87 ms (4.3×) | 49 ms (7.7×) | 379 ms |
+//!
+//! (At load average 3.8, with the second core taken by other builds: both 95 ms on 1 thread,
+//! 87 ms on 2, pyriemann 384 ms.) Ours: criterion point estimates; pyriemann: best of 7.
+//!
+//! Where the time goes: pyriemann's `mean_riemann` takes 10 gradient steps of 90 64×64
+//! eigendecompositions each (numpy 200 µs each here), then 90 more for the transform. Ours
+//! (src/features/riemann.rs) reaches the same fixed point by Newton's method in 3 rounds of
+//! eigendecompositions (~116 µs each, src/features/symmetric_eigen.rs) plus ~11 applications
+//! of the linearised operator (a few faer 64³ products per matrix, ~4.5 µs each), and takes
+//! the tangent vectors from the last round by a first-order update instead of a 4th round. The
+//! parity line printed before the timings compares with pyriemann's stored outputs.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -75,7 +92,7 @@ fn report_parity(dir: &Path, epochs: ndarray::ArrayView3<f64>) {
     let (ts, vectors) = TangentSpace::fit_transform(cov.view()).unwrap();
     eprintln!(
         "concatenated runs, {} epochs: parity with pyriemann (max |ours − theirs| / max |theirs|): \
-         covariances {:.2e}, reference {:.2e}, tangent vectors {:.2e}; mean_riemann {} iterations",
+         covariances {:.2e}, reference {:.2e}, tangent vectors {:.2e}; mean_riemann {} Newton rounds",
         epochs.len_of(Axis(0)),
         max_rel(cov.view().into_dyn(), &want_cov),
         max_rel(ts.reference().into_dyn(), &want_ref),

@@ -240,3 +240,145 @@ fn singular_input_is_a_typed_error_never_nan() {
         Err(CovarianceError::NotFinite { epoch: 3 })
     ));
 }
+
+/// pyriemann's `mean_riemann` run to rounding level (`tol=1e-15`, up to 1000 gradient steps)
+/// and its `tangent_space` at that mean: our Newton solution must be the same fixed point to
+/// far better than pyriemann's default tolerance, on the reference run's covariances and on
+/// widely dispersed random SPD matrices (condition numbers up to 1e8, where Newton's first
+/// steps are far from the mean and the last round's logarithms are partly recomputed).
+/// Independently of pyriemann, `‖J‖_F` at our mean, from exact logarithms, must be tiny.
+const TIGHT_ORACLE: &str = r#"
+import sys, os, warnings, numpy as np
+warnings.simplefilter("ignore")
+from pyriemann.geometry.mean import mean_riemann
+from pyriemann.utils.tangentspace import tangent_space
+cov_path, out = sys.argv[1], sys.argv[2]
+rng = np.random.default_rng(7)
+n, c = 30, 8
+Q = np.linalg.qr(rng.standard_normal((n, c, c)))[0]
+ev = 10 ** rng.uniform(-4, 4, (n, c))
+S = Q @ (ev[..., None] * np.swapaxes(Q, -1, -2))
+S = (S + np.swapaxes(S, -1, -2)) / 2
+for name, C in [("s001r04", np.load(cov_path)), ("wide", S)]:
+    M = mean_riemann(C, tol=1e-15, maxiter=1000)
+    np.save(os.path.join(out, f"{name}_input.npy"), C)
+    np.save(os.path.join(out, f"{name}_mean.npy"), M)
+    np.save(os.path.join(out, f"{name}_ts.npy"), tangent_space(C, M, metric="riemann"))
+"#;
+
+#[test]
+fn newton_mean_is_pyriemanns_fixed_point_to_rounding() {
+    let dir = common::scratch();
+    let d = dir.path();
+    let cov_path = common::shared_file("ref/mne-S001R04/covariances_oas.npy");
+    common::run_python(
+        TIGHT_ORACLE,
+        &[cov_path.to_str().unwrap(), d.to_str().unwrap()],
+    );
+    for name in ["s001r04", "wide"] {
+        let input: Array3<f64> = load(d.join(format!("{name}_input.npy")));
+        let want_mean = load::<Ix2>(d.join(format!("{name}_mean.npy")));
+        let want_ts = load::<Ix2>(d.join(format!("{name}_ts.npy")));
+        let mean = mean_riemann(input.view(), MeanOptions::default()).unwrap();
+        assert!(mean.converged, "{name}: not converged");
+        let e_mean = rel_err(&mean.mean, &want_mean);
+        let (ts, vectors) = TangentSpace::fit_transform(input.view()).unwrap();
+        let e_ref = rel_err(&ts.reference().to_owned(), &want_mean);
+        let e_ts = rel_err(&vectors, &want_ts);
+        // The exact logarithms at our reference, against the first-order update of the
+        // last Newton round that fit_transform returns.
+        let exact = ts.transform(input.view()).unwrap();
+        let e_update = rel_err(&vectors, &exact);
+        // `upper` keeps the Frobenius norm, so the mean exact tangent vector has norm ‖J‖_F.
+        let gradient = exact
+            .mean_axis(ndarray::Axis(0))
+            .unwrap()
+            .iter()
+            .map(|v| v * v)
+            .sum::<f64>()
+            .sqrt();
+        println!(
+            "{name}: {} rounds, ‖J‖ {gradient:e}, mean {e_mean:e}, reference {e_ref:e}, \
+             vectors {e_ts:e}, first-order update vs exact logs {e_update:e}",
+            mean.iterations
+        );
+        // Logarithms of whitened matrices with eigenvalues spread over 1e8 carry rounding
+        // errors of about ε·1e8 ≈ 1e-8 in their smallest components, which sets the floor
+        // for `wide`; the EEG covariances are far better conditioned.
+        let floor = if name == "wide" { 1e-9 } else { 1e-11 };
+        assert!(gradient <= floor, "{name}: ‖J‖_F at our mean {gradient:e}");
+        assert!(e_mean <= floor, "{name}: mean {e_mean:e}");
+        assert!(e_ref <= floor, "{name}: reference {e_ref:e}");
+        assert!(e_ts <= 1e-9, "{name}: tangent vectors {e_ts:e}");
+        assert!(e_update <= floor, "{name}: update vs exact {e_update:e}");
+    }
+}
+
+/// Same input ⇒ bit-identical output whatever the number of threads: the per-matrix work
+/// runs in parallel, every sum over matrices is taken in index order.
+#[test]
+fn results_are_bit_identical_for_any_thread_count() {
+    let epochs: Array3<f64> = load(common::shared_file("ref/mne-S001R04/epochs_uV.npy"));
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let cov = covariances(epochs.view(), Estimator::Oas).unwrap();
+            let mean = mean_riemann(cov.view(), MeanOptions::default()).unwrap();
+            let (ts, vectors) = TangentSpace::fit_transform(cov.view()).unwrap();
+            let exact = ts.transform(cov.view()).unwrap();
+            (cov, mean.mean, ts.reference().to_owned(), vectors, exact)
+        })
+    };
+    let bits = |a: &[f64]| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let one = run(1);
+    for threads in [2, 3] {
+        let other = run(threads);
+        assert_eq!(
+            bits(one.0.as_slice().unwrap()),
+            bits(other.0.as_slice().unwrap())
+        );
+        assert_eq!(
+            bits(one.1.as_slice().unwrap()),
+            bits(other.1.as_slice().unwrap())
+        );
+        assert_eq!(
+            bits(one.2.as_slice().unwrap()),
+            bits(other.2.as_slice().unwrap())
+        );
+        assert_eq!(
+            bits(one.3.as_slice().unwrap()),
+            bits(other.3.as_slice().unwrap())
+        );
+        assert_eq!(
+            bits(one.4.as_slice().unwrap()),
+            bits(other.4.as_slice().unwrap())
+        );
+    }
+}
+
+#[test]
+fn mean_of_one_matrix_is_itself_and_empty_sizes_do_not_panic() {
+    let a = ndarray::array![[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 2.0]];
+    let one = a.clone().insert_axis(ndarray::Axis(0));
+    let mean = mean_riemann(one.view(), MeanOptions::default()).unwrap();
+    assert!(mean.converged);
+    assert!(rel_err(&mean.mean, &a) <= 1e-14, "{:?}", mean.mean);
+    let (_, v) = TangentSpace::fit_transform(one.view()).unwrap();
+    assert!(
+        v.iter().all(|x| x.abs() <= 1e-14),
+        "log of the identity: {v:?}"
+    );
+    let empty = Array3::<f64>::zeros((2, 0, 0));
+    let (ts, v) = TangentSpace::fit_transform(empty.view()).unwrap();
+    assert_eq!((ts.n_features(), v.dim()), (0, (2, 0)));
+    assert!(matches!(
+        mean_riemann(
+            Array3::<f64>::zeros((0, 3, 3)).view(),
+            MeanOptions::default()
+        ),
+        Err(RiemannError::Empty)
+    ));
+}

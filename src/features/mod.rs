@@ -6,6 +6,7 @@
 pub mod covariance;
 pub mod epochs;
 pub mod events;
+pub(crate) mod products;
 pub mod riemann;
 pub mod spd;
 pub mod symmetric_eigen;

@@ -9,9 +9,13 @@
 //! so new recordings are mapped with the training reference, as pyriemann's `transform` does.
 
 use ndarray::{Array2, ArrayView2, ArrayView3, Axis};
+use rayon::prelude::*;
 
-use super::riemann::{MeanOptions, RiemannError, mean_riemann, whiten_into};
-use super::spd::{self, SymmetricEigen};
+use super::products::{product_into, symmetric_product_lower_into};
+use super::riemann::{
+    MeanOptions, RiemannError, WhitenedRound, karcher_mean, mean_riemann, whiten_lower_into,
+};
+use super::spd::{self, SpdError, SymmetricEigen};
 
 /// A fitted tangent-space map.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,59 +53,218 @@ impl TangentSpace {
     }
 
     /// Tangent vectors of `covariances` (`n × c × c`) → `n × c(c+1)/2`. Every output value is
-    /// finite: a non-SPD input is an error naming its index, never a NaN row.
+    /// finite: a non-SPD input is an error naming its index, never a NaN row. The matrices are
+    /// mapped in parallel (rayon), each independently, so the result does not depend on the
+    /// number of threads.
     pub fn transform(&self, covariances: ArrayView3<f64>) -> Result<Array2<f64>, RiemannError> {
         let (n, rows, cols) = covariances.dim();
         let c = self.reference.nrows();
         if rows != c || cols != c {
             return Err(RiemannError::DimensionMismatch { got: rows, want: c });
         }
-        let mut out = Array2::zeros((n, self.n_features()));
-        let mut eig = SymmetricEigen::new(c);
-        let mut half = Array2::<f64>::zeros((c, c));
-        let mut whitened = Array2::<f64>::zeros((c, c));
-        let mut log = Array2::<f64>::zeros((c, c));
-        let mut logs = vec![0.0; c];
-        for (index, cov) in covariances.outer_iter().enumerate() {
-            whiten_into(
-                self.inv_sqrt_reference.view(),
-                cov,
-                &mut half,
-                &mut whitened,
-            );
-            let checked = match eig.decompose(whitened.view()) {
-                Ok(()) => spd::check_positive_definite(eig.values()),
-                Err(e) => Err(e),
-            };
-            checked.map_err(|source| RiemannError::Matrix { index, source })?;
-            for (l, &x) in logs.iter_mut().zip(eig.values()) {
-                *l = x.ln();
-            }
-            eig.reconstruct_into(&logs, log.view_mut());
-            upper_into(log.view(), out.index_axis_mut(Axis(0), index));
+        let n_features = self.n_features();
+        let mut out = Array2::zeros((n, n_features));
+        let Some(rows_out) = out.as_slice_mut() else {
+            unreachable!("a freshly allocated array is contiguous")
+        };
+        if n_features == 0 {
+            return Ok(out);
+        }
+        let w = self.inv_sqrt_reference.view();
+        let results: Vec<Result<(), SpdError>> = rows_out
+            .par_chunks_mut(n_features)
+            .enumerate()
+            .map_init(
+                || Workspace::new(c),
+                |ws, (index, row)| {
+                    exact_log_upper(w, covariances.index_axis(Axis(0), index), ws, row)
+                },
+            )
+            .collect();
+        for (index, result) in results.into_iter().enumerate() {
+            result.map_err(|source| RiemannError::Matrix { index, source })?;
         }
         Ok(out)
     }
 
     /// `fit` then `transform` on the same matrices (pyriemann `fit_transform`).
+    ///
+    /// The mean's last Newton round already decomposed every `W Cᵢ W` at an estimate one tiny
+    /// step from the reference, so each tangent vector comes from that decomposition by the
+    /// first-order (Daleckii–Krein) update of `logm` instead of another eigendecomposition —
+    /// when the update is accurate (`MAX_PERTURBATION_FOR_UPDATE`, 1e-6); any other matrix
+    /// (and all of them if the mean did not converge) is mapped exactly.
     pub fn fit_transform(
         covariances: ArrayView3<f64>,
     ) -> Result<(Self, Array2<f64>), RiemannError> {
-        let ts = Self::fit(covariances)?;
-        let vectors = ts.transform(covariances)?;
+        let fit = karcher_mean(covariances, MeanOptions::default())?;
+        let converged = fit.mean.converged;
+        let ts = Self::from_reference(fit.mean.mean)?;
+        let vectors = if converged && fit.last_round.len() == covariances.len_of(Axis(0)) {
+            ts.transform_near(covariances, &fit.last_round)?
+        } else {
+            ts.transform(covariances)?
+        };
         Ok((ts, vectors))
+    }
+
+    /// Tangent vectors at this reference of `covariances`, whose whitened eigendecompositions
+    /// at a nearby estimate `M` are in `round`: with `E = C_ref^{-1/2} M^{1/2}`,
+    /// `C_ref^{-1/2} Cᵢ C_ref^{-1/2} = E Bᵢ Eᵀ` where `Bᵢ = Vᵢ Λᵢ Vᵢᵀ`, and
+    /// `logm(E Bᵢ Eᵀ) ≈ Vᵢ (ln Λᵢ + Dᵢ ⊙ Δᵢ) Vᵢᵀ` with `Δᵢ = Fᵢ Λᵢ Fᵢᵀ − Λᵢ`, `Fᵢ = Vᵢᵀ E Vᵢ` and `Dᵢ`
+    /// the divided differences of `ln` at `Λᵢ`. A matrix whose perturbation is too large for
+    /// that is mapped exactly instead.
+    fn transform_near(
+        &self,
+        covariances: ArrayView3<f64>,
+        round: &WhitenedRound,
+    ) -> Result<Array2<f64>, RiemannError> {
+        let c = round.n_channels;
+        let n = round.len();
+        let n_features = self.n_features();
+        let mut out = Array2::zeros((n, n_features));
+        let Some(rows_out) = out.as_slice_mut() else {
+            unreachable!("a freshly allocated array is contiguous")
+        };
+        if n_features == 0 {
+            return Ok(out);
+        }
+        let mut e = Array2::<f64>::zeros((c, c));
+        product_into(
+            e.view_mut(),
+            self.inv_sqrt_reference.view(),
+            round.sqrt_estimate.view(),
+        );
+        let w = self.inv_sqrt_reference.view();
+        let results: Vec<Result<(), SpdError>> = rows_out
+            .par_chunks_mut(n_features)
+            .enumerate()
+            .map_init(
+                || Workspace::new(c),
+                |ws, (index, row)| {
+                    let (values, v) = round.matrix(index);
+                    // ws.b = F = Vᵀ E V, ws.a = F Λ, lower(ws.c) = F Λ Fᵀ.
+                    product_into(ws.a.view_mut(), e.view(), v);
+                    product_into(ws.b.view_mut(), v.t(), ws.a.view());
+                    ws.a.assign(&ws.b);
+                    for mut r in ws.a.rows_mut() {
+                        for (x, &l) in r.iter_mut().zip(values) {
+                            *x *= l;
+                        }
+                    }
+                    symmetric_product_lower_into(ws.c.view_mut(), ws.a.view(), ws.b.t());
+                    let Some(p) = ws.c.as_slice_mut() else {
+                        unreachable!("workspace matrices are contiguous")
+                    };
+                    for (j, &lj) in values.iter().enumerate() {
+                        p[j * c + j] -= lj;
+                    }
+                    // Δ relative to the eigenvalues it couples: the size of the perturbation
+                    // seen by logm, whose first-order update is off by about its square.
+                    let mut perturbation = 0.0f64;
+                    for j in 0..c {
+                        for k in 0..=j {
+                            let relative = p[j * c + k].abs() / (values[j] * values[k]).sqrt();
+                            perturbation = perturbation.max(relative);
+                        }
+                    }
+                    if perturbation.is_nan() || perturbation > MAX_PERTURBATION_FOR_UPDATE {
+                        let cov = covariances.index_axis(Axis(0), index);
+                        return exact_log_upper(w, cov, ws, row);
+                    }
+                    for (l, &x) in ws.d.iter_mut().zip(values) {
+                        *l = x.ln();
+                    }
+                    for j in 0..c {
+                        for k in 0..j {
+                            let update =
+                                log_divided_difference(ws.d[j] - ws.d[k], values[j], values[k])
+                                    * p[j * c + k];
+                            p[j * c + k] = update;
+                            p[k * c + j] = update;
+                        }
+                        p[j * c + j] = ws.d[j] + p[j * c + j] / values[j];
+                    }
+                    product_into(ws.a.view_mut(), v, ws.c.view());
+                    symmetric_product_lower_into(ws.b.view_mut(), ws.a.view(), v.t());
+                    upper_from_lower_into(ws.b.view(), row);
+                    Ok(())
+                },
+            )
+            .collect();
+        for (index, result) in results.into_iter().enumerate() {
+            result.map_err(|source| RiemannError::Matrix { index, source })?;
+        }
+        Ok(out)
+    }
+}
+
+/// `upper(logm(w · cov · w))` into `row`.
+fn exact_log_upper(
+    w: ArrayView2<f64>,
+    cov: ArrayView2<f64>,
+    ws: &mut Workspace,
+    row: &mut [f64],
+) -> Result<(), SpdError> {
+    whiten_lower_into(w, cov, &mut ws.a, &mut ws.b);
+    ws.eig.decompose(ws.b.view())?;
+    spd::check_positive_definite(ws.eig.values())?;
+    for (l, &x) in ws.d.iter_mut().zip(ws.eig.values()) {
+        *l = x.ln();
+    }
+    ws.eig.reconstruct_into(&ws.d, ws.c.view_mut());
+    upper_into(ws.c.view(), row);
+    Ok(())
+}
+
+/// Largest perturbation `max |Δⱼₖ| / √(λⱼ λₖ)` for which [`TangentSpace::fit_transform`]
+/// updates a matrix's logarithm from the last Newton round instead of recomputing it: the
+/// neglected second-order term is about its square (≤ 1e-12). Typically 1e-7–1e-8 for EEG
+/// covariances (the last step is ~1e-6); it grows with the spread of the whitened
+/// eigenvalues, and for widely dispersed matrices some are recomputed.
+const MAX_PERTURBATION_FOR_UPDATE: f64 = 1e-6;
+
+/// `(ln λⱼ − ln λₖ) / (λⱼ − λₖ)` given `x = ln λⱼ − ln λₖ`: the quotient itself when the
+/// eigenvalues are apart, else `(1 − x/2 + x²/12) / λₖ` (the series of `x / (λₖ (eˣ − 1))`,
+/// truncation error `x⁴/720 < 2e-15`), `1/λₖ` for equal ones.
+fn log_divided_difference(x: f64, lambda_j: f64, lambda_k: f64) -> f64 {
+    if x.abs() < 1e-3 {
+        (1.0 - x / 2.0 + x * x / 12.0) / lambda_k
+    } else {
+        x / (lambda_j - lambda_k)
+    }
+}
+
+/// Per-thread buffers.
+struct Workspace {
+    eig: SymmetricEigen,
+    a: Array2<f64>,
+    b: Array2<f64>,
+    c: Array2<f64>,
+    d: Vec<f64>,
+}
+
+impl Workspace {
+    fn new(c: usize) -> Self {
+        Self {
+            eig: SymmetricEigen::new(c),
+            a: Array2::zeros((c, c)),
+            b: Array2::zeros((c, c)),
+            c: Array2::zeros((c, c)),
+            d: vec![0.0; c],
+        }
     }
 }
 
 /// pyriemann `upper`: upper triangle in row-major order, off-diagonal × √2.
 pub fn upper(x: ArrayView2<f64>) -> ndarray::Array1<f64> {
     let c = x.nrows();
-    let mut out = ndarray::Array1::zeros(c * (c + 1) / 2);
-    upper_into(x, out.view_mut());
-    out
+    let mut out = vec![0.0; c * (c + 1) / 2];
+    upper_into(x, &mut out);
+    ndarray::Array1::from(out)
 }
 
-fn upper_into(x: ArrayView2<f64>, mut out: ndarray::ArrayViewMut1<f64>) {
+fn upper_into(x: ArrayView2<f64>, out: &mut [f64]) {
     let c = x.nrows();
     let mut k = 0;
     for i in 0..c {
@@ -109,6 +272,20 @@ fn upper_into(x: ArrayView2<f64>, mut out: ndarray::ArrayViewMut1<f64>) {
         k += 1;
         for j in i + 1..c {
             out[k] = std::f64::consts::SQRT_2 * x[[i, j]];
+            k += 1;
+        }
+    }
+}
+
+/// [`upper_into`] of a symmetric matrix of which only the lower triangle is valid.
+fn upper_from_lower_into(x: ArrayView2<f64>, out: &mut [f64]) {
+    let c = x.nrows();
+    let mut k = 0;
+    for i in 0..c {
+        out[k] = x[[i, i]];
+        k += 1;
+        for j in i + 1..c {
+            out[k] = std::f64::consts::SQRT_2 * x[[j, i]];
             k += 1;
         }
     }

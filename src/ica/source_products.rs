@@ -295,12 +295,12 @@ fn products_tile<const RI: usize, const RJ: usize, const FMA: bool>(
     if full < ops.w {
         let used = ops.w - full;
         let mut bv = [[0.0; LANES]; RJ];
-        for c in 0..RJ {
-            bv[c] = load_padded(ops.b, (j0 + c) * ops.stride + full, used);
+        for (c, bv) in bv.iter_mut().enumerate() {
+            *bv = load_padded(ops.b, (j0 + c) * ops.stride + full, used);
         }
         let mut a_pad = [[0.0; LANES]; RI];
-        for r in 0..RI {
-            a_pad[r] = load_padded(ops.a, (i0 + r) * ops.stride + full, used);
+        for (r, a) in a_pad.iter_mut().enumerate() {
+            *a = load_padded(ops.a, (i0 + r) * ops.stride + full, used);
         }
         let mut av: [&Lanes; RI] = [&[0.0; LANES]; RI];
         for r in 0..RI {

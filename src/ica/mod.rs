@@ -12,6 +12,7 @@ pub(crate) mod linalg;
 pub mod mne_random;
 pub mod picard;
 mod score_kernels;
+mod source_products;
 pub mod whitening;
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};

@@ -15,9 +15,8 @@ use std::collections::VecDeque;
 use ndarray::{Array1, Array2, ArrayView2, s};
 
 use super::linalg::{expm, gemm_into, log_abs_det, matmul, matmul_bt, sym_decorrelation};
-use super::score_kernels::{
-    LANES, MAX_BLOCK, RowOut, RowSums, RowTotals, Update, loss_row, score_row,
-};
+use super::score_kernels::{LANES, MAX_BLOCK, RowOut, RowSums, RowTotals, loss_row, score_row};
+use super::source_products::{ScoreProducts, unmix_block};
 use super::{IcaError, SolverOutput};
 use crate::rng::Rng;
 
@@ -83,8 +82,8 @@ pub fn picard(
     picard_owned(z.to_owned(), params, rng)
 }
 
-/// [`picard`] on data it may overwrite: the sources are computed in `z`'s own memory, so
-/// the solver holds only one more n × samples buffer (the line search's trial sources).
+/// [`picard`] on data it may overwrite (it is centred in place): the solver holds no other
+/// n × samples buffer, the sources are recomputed from `z` block by block.
 pub fn picard_owned(
     z: Array2<f64>,
     params: &PicardParams,
@@ -150,31 +149,12 @@ fn picard_from_owned(
         let m = row.mean().unwrap_or(0.0);
         row -= m;
     }
-    transform_in_place(&mut x, w_init);
-    let core = core_picard(x, params)?;
+    let core = core_picard(x, params, w_init)?;
     Ok(SolverOutput {
         unmixing: matmul(core.w.view(), w_init),
         n_iter: core.n_iterations + 1,
         converged: core.converged,
     })
-}
-
-/// `x ← transform · x`, block by block through a small scratch buffer.
-fn transform_in_place(x: &mut Array2<f64>, transform: ArrayView2<f64>) {
-    let (n, t) = x.dim();
-    let mut scratch = Array2::<f64>::zeros((n, BLOCK.min(t)));
-    for start in (0..t).step_by(BLOCK) {
-        let stop = (start + BLOCK).min(t);
-        let mut s = scratch.slice_mut(s![.., ..stop - start]);
-        s.assign(&x.slice(s![.., start..stop]));
-        gemm_into(
-            x.slice_mut(s![.., start..stop]),
-            transform,
-            s.view(),
-            1.0,
-            false,
-        );
-    }
 }
 
 struct CoreResult {
@@ -183,7 +163,7 @@ struct CoreResult {
     converged: bool,
 }
 
-/// What an iteration needs to know about the current sources Y (all sums over samples).
+/// What an iteration needs to know about the sources Y at a point (all sums over samples).
 struct SourceStats {
     rows: Vec<RowTotals>,
     /// Σ_t ψ(y_it) y_jt (python-picard's `G` before scaling).
@@ -210,70 +190,51 @@ impl SourceStats {
     }
 }
 
-/// The passes over the sources, block by block so that each block's rows stay in cache
-/// between the element-wise kernel and the products that consume them.
+/// One pass over the data: the sources of a point, Y = unmixing · X, are computed block by
+/// block and never stored. While a block of Y is in cache it is evaluated: the loss sums
+/// only ([`Sweep::loss`]) or everything the next iteration needs as well ([`Sweep::full`]:
+/// ψ, ψ', Y² and the two n × n products).
 ///
-/// A line search trial only needs the loss, so [`Sweep::trial_loss_sums`] evaluates it
-/// without storing anything; the accepted point is then written once by
-/// [`Sweep::commit`], which also computes ψ, ψ', Y² and the two n × n products the next
-/// iteration needs. The loss sums of both passes are bit-identical.
+/// Why recompute Y from the fixed data rather than update a stored Y: a line-search trial
+/// then costs one read of the data (n × samples) and no write, an accepted trial evaluated
+/// in full needs no further pass, and the solver holds no n × samples buffer besides the
+/// data. python-picard updates Y ← (I + αD)·Y; the two agree to rounding.
 struct Sweep {
     density: Density,
-    /// Picard (not Picard-O) needs Σ ψ'·y² for its Hessian approximation.
-    full_hessian: bool,
+    y: Array2<f64>,
     psi: Array2<f64>,
     dpsi: Array2<f64>,
     sq: Array2<f64>,
     sums: Vec<RowSums>,
+    products: ScoreProducts,
 }
 
 impl Sweep {
     fn new(n: usize, t: usize, params: &PicardParams) -> Self {
         let w = BLOCK.min(t);
+        // Picard (not Picard-O) needs Σ ψ'·y² for its Hessian approximation.
         let full_hessian = !params.ortho;
         Sweep {
             density: params.density,
-            full_hessian,
+            y: Array2::zeros((n, w)),
             psi: Array2::zeros((n, w)),
             dpsi: Array2::zeros((n, w)),
             sq: Array2::zeros((n, if full_hessian { w } else { 0 })),
             sums: vec![RowSums::default(); n],
+            products: ScoreProducts::new(n, full_hessian),
         }
     }
 
-    /// `b ← matrix · y` and the loss sums of `y + beta·b`, block by block so that each
-    /// block of `b` is evaluated while it is still in cache (one pass over the data less
-    /// than the product followed by [`Sweep::trial_loss_sums`], with the same sums).
-    fn product_and_trial_loss_sums(
-        &mut self,
-        matrix: ArrayView2<f64>,
-        y: &Array2<f64>,
-        b: &mut Array2<f64>,
-        beta: f64,
-        totals: &mut [RowTotals],
-    ) {
+    /// The loss sums of Y = `unmixing` · `x` into `totals` (bit-identical to those of
+    /// [`Sweep::full`]).
+    fn loss(&mut self, unmixing: &Array2<f64>, x: &Array2<f64>, totals: &mut [RowTotals]) {
         self.sums.fill(RowSums::default());
-        let t = y.ncols();
+        let t = x.ncols();
         for start in (0..t).step_by(BLOCK) {
-            let stop = (start + BLOCK).min(t);
-            gemm_into(
-                b.slice_mut(s![.., start..stop]),
-                matrix,
-                y.slice(s![.., start..stop]),
-                1.0,
-                false,
-            );
+            let w = (start + BLOCK).min(t) - start;
+            unmix_block(unmixing, x, start, &mut self.y, w);
             for (i, sums) in self.sums.iter_mut().enumerate() {
-                let u = Update {
-                    b: &contiguous(b.row(i))[start..stop],
-                    beta,
-                };
-                loss_row(
-                    self.density,
-                    &contiguous(y.row(i))[start..stop],
-                    Some(u),
-                    sums,
-                );
+                loss_row(self.density, &contiguous(self.y.row(i))[..w], sums);
             }
         }
         for (total, sums) in totals.iter_mut().zip(&self.sums) {
@@ -281,57 +242,26 @@ impl Sweep {
         }
     }
 
-    /// Loss sums of `y + beta·b` (or of `y`), into `totals`.
-    fn trial_loss_sums(
+    /// All the statistics of Y = `unmixing` · `x` into `stats`, and Y·Yᵀ into `gram` if
+    /// given.
+    fn full(
         &mut self,
-        y: &Array2<f64>,
-        update: Option<(&Array2<f64>, f64)>,
-        totals: &mut [RowTotals],
-    ) {
-        self.sums.fill(RowSums::default());
-        for (i, sums) in self.sums.iter_mut().enumerate() {
-            let row = contiguous(y.row(i));
-            let b_row = update.map(|(b, beta)| (contiguous(b.row(i)), beta));
-            for start in (0..row.len()).step_by(BLOCK) {
-                let stop = (start + BLOCK).min(row.len());
-                let u = b_row.map(|(b, beta)| Update {
-                    b: &b[start..stop],
-                    beta,
-                });
-                loss_row(self.density, &row[start..stop], u, sums);
-            }
-        }
-        for (total, sums) in totals.iter_mut().zip(&self.sums) {
-            *total = sums.totals(self.density);
-        }
-    }
-
-    /// `y ← y + beta·b` (if an update is given) and the full statistics of the new `y`.
-    fn commit(
-        &mut self,
-        y: &mut Array2<f64>,
-        update: Option<(&Array2<f64>, f64)>,
+        unmixing: &Array2<f64>,
+        x: &Array2<f64>,
         stats: &mut SourceStats,
+        mut gram: Option<&mut Array2<f64>>,
     ) {
         self.sums.fill(RowSums::default());
-        stats.g.fill(0.0);
-        stats.m.fill(0.0);
-        let t = y.ncols();
+        self.products.reset();
+        let full_hessian = self.sq.ncols() > 0;
+        let t = x.ncols();
         for start in (0..t).step_by(BLOCK) {
-            let stop = (start + BLOCK).min(t);
-            let w = stop - start;
+            let w = (start + BLOCK).min(t) - start;
+            unmix_block(unmixing, x, start, &mut self.y, w);
             for (i, sums) in self.sums.iter_mut().enumerate() {
-                let mut row = y.row_mut(i);
-                let row = &mut row
-                    .as_slice_mut()
-                    .expect("rows of a standard-layout array are contiguous")[start..stop];
-                let u = update.map(|(b, beta)| Update {
-                    b: &contiguous(b.row(i))[start..stop],
-                    beta,
-                });
                 let mut psi = self.psi.row_mut(i);
                 let mut dpsi = self.dpsi.row_mut(i);
-                let mut sq = self.full_hessian.then(|| self.sq.row_mut(i));
+                let mut sq = full_hessian.then(|| self.sq.row_mut(i));
                 let out = RowOut {
                     psi: &mut psi.as_slice_mut().expect("owned standard layout")[..w],
                     dpsi: &mut dpsi.as_slice_mut().expect("owned standard layout")[..w],
@@ -339,29 +269,19 @@ impl Sweep {
                         .as_mut()
                         .map(|r| &mut r.as_slice_mut().expect("owned standard layout")[..w]),
                 };
-                score_row(self.density, row, u, out, sums);
+                score_row(self.density, &contiguous(self.y.row(i))[..w], out, sums);
             }
-            let yb = y.slice(s![.., start..stop]);
-            gemm_into(
-                stats.g.view_mut(),
-                self.psi.slice(s![.., ..w]),
-                yb.t(),
-                1.0,
-                true,
-            );
-            if self.full_hessian {
-                gemm_into(
-                    stats.m.view_mut(),
-                    self.dpsi.slice(s![.., ..w]),
-                    self.sq.slice(s![.., ..w]).t(),
-                    1.0,
-                    true,
-                );
+            self.products
+                .accumulate(&self.psi, &self.dpsi, &self.y, &self.sq, w);
+            if let Some(gram) = gram.as_deref_mut() {
+                let yb = self.y.slice(s![.., ..w]);
+                gemm_into(gram.view_mut(), yb, yb.t(), 1.0, true);
             }
         }
         for (total, sums) in stats.rows.iter_mut().zip(&self.sums) {
             *total = sums.totals(self.density);
         }
+        self.products.totals(&mut stats.g, &mut stats.m);
     }
 }
 
@@ -392,34 +312,41 @@ fn loss_from_totals(
     loss
 }
 
-/// The solver's state and buffers: the current sources `y` with their statistics, and one
-/// more n × samples buffer `b` for the line search (D·Y for Picard, the trial sources for
-/// Picard-O, whose steps are not linear in the step size).
+/// The solver's state: the fixed centred data `x` (python-picard's X before its rotation by
+/// `w_init`, which is folded into every unmixing matrix instead), the statistics of the
+/// current point and of the line search's accepted trial.
 struct Solver<'a> {
     params: &'a PicardParams,
     tf: f64,
     sweep: Sweep,
-    y: Array2<f64>,
+    x: Array2<f64>,
+    w_init: Array2<f64>,
     stats: SourceStats,
-    b: Array2<f64>,
-    trial: Vec<RowTotals>,
+    trial: SourceStats,
+    /// Whether the last line search took its first trial. Then the next first trial is
+    /// evaluated in full at once (speculatively: late iterations nearly always take it);
+    /// otherwise trials are evaluated for the loss only and the taken one again in full.
+    /// Either way the statistics have the same bits.
+    speculate: bool,
 }
 
-/// A line search's outcome: python-picard's (converged, W_new, new_loss, step), and the
-/// step size of the trial to move to.
+/// A line search's outcome: python-picard's (converged, W_new, new_loss, step). The
+/// statistics of the point it moves to (W_new, whether or not the search succeeded) are in
+/// `Solver::trial`.
 struct LineSearch {
     success: bool,
     w: Array2<f64>,
     loss: f64,
     step: Array2<f64>,
-    tried_alpha: f64,
 }
 
 impl Solver<'_> {
-    /// Backtracking line search from (Y, W) along `direction` (python-picard's
-    /// `_line_search`). Picard's trial sources (I + αD)·Y are Y + α·(D·Y), with D·Y computed
-    /// once, during the first trial, and never stored as trial sources; Picard-O's
-    /// expm(αD)·Y are computed per trial.
+    /// The unmixing matrix of python-picard's (rotated) X for `w`, as applied to `x`.
+    fn unmixing(&self, w: &Array2<f64>) -> Array2<f64> {
+        matmul(w.view(), self.w_init.view())
+    }
+
+    /// Backtracking line search from W along `direction` (python-picard's `_line_search`).
     fn line_search(
         &mut self,
         w: &Array2<f64>,
@@ -429,44 +356,42 @@ impl Solver<'_> {
         ls_tries: usize,
     ) -> LineSearch {
         let n = w.nrows();
-        let ortho = self.params.ortho;
         let mut alpha = 1.0;
-        let mut last = (Array2::eye(n), f64::NAN, alpha);
-        for _ in 0..ls_tries {
+        let mut last = (Array2::eye(n), f64::NAN);
+        let mut totals = self.trial.rows.clone();
+        for k in 0..ls_tries {
             let step = direction * alpha;
-            let transform = if ortho {
-                let transform = expm(step.view());
-                self.product_into_b(transform.view());
-                self.sweep.trial_loss_sums(&self.b, None, &mut self.trial);
-                transform
+            let transform = if self.params.ortho {
+                expm(step.view())
             } else {
-                if alpha == 1.0 {
-                    // first trial: D·Y, evaluated block by block as it is computed
-                    self.sweep.product_and_trial_loss_sums(
-                        direction.view(),
-                        &self.y,
-                        &mut self.b,
-                        alpha,
-                        &mut self.trial,
-                    );
-                } else {
-                    self.sweep
-                        .trial_loss_sums(&self.y, Some((&self.b, alpha)), &mut self.trial);
-                }
                 Array2::eye(n) + &step
             };
             let w_new = matmul(transform.view(), w.view());
-            let new_loss = loss_from_totals(self.params, &self.trial, &w_new, signs, self.tf);
-            if new_loss.is_finite() && new_loss < current_loss {
+            let unmixing = self.unmixing(&w_new);
+            let full = k == 0 && self.speculate;
+            if full {
+                self.sweep.full(&unmixing, &self.x, &mut self.trial, None);
+                totals.copy_from_slice(&self.trial.rows);
+            } else {
+                self.sweep.loss(&unmixing, &self.x, &mut totals);
+            }
+            let new_loss = loss_from_totals(self.params, &totals, &w_new, signs, self.tf);
+            let accepted = new_loss.is_finite() && new_loss < current_loss;
+            if accepted || k + 1 == ls_tries {
+                if !full {
+                    self.sweep.full(&unmixing, &self.x, &mut self.trial, None);
+                }
+                self.speculate = accepted && k == 0;
+            }
+            if accepted {
                 return LineSearch {
                     success: true,
                     w: w_new,
                     loss: new_loss,
                     step,
-                    tried_alpha: alpha,
                 };
             }
-            last = (w_new, new_loss, alpha);
+            last = (w_new, new_loss);
             alpha /= 2.0;
         }
         // python-picard returns the last (shortest) trial, whatever its loss, and the step
@@ -476,65 +401,36 @@ impl Solver<'_> {
             w: last.0,
             loss: last.1,
             step: direction * alpha,
-            tried_alpha: last.2,
-        }
-    }
-
-    /// `b ← matrix · y`, block by block.
-    fn product_into_b(&mut self, matrix: ArrayView2<f64>) {
-        let t = self.y.ncols();
-        for start in (0..t).step_by(BLOCK) {
-            let stop = (start + BLOCK).min(t);
-            gemm_into(
-                self.b.slice_mut(s![.., start..stop]),
-                matrix,
-                self.y.slice(s![.., start..stop]),
-                1.0,
-                false,
-            );
-        }
-    }
-
-    /// Move to the line search's trial point and compute its statistics.
-    fn move_to(&mut self, alpha: f64) {
-        if self.params.ortho {
-            std::mem::swap(&mut self.y, &mut self.b);
-            self.sweep.commit(&mut self.y, None, &mut self.stats);
-        } else {
-            self.sweep
-                .commit(&mut self.y, Some((&self.b, alpha)), &mut self.stats);
         }
     }
 }
 
-fn core_picard(x: Array2<f64>, params: &PicardParams) -> Result<CoreResult, IcaError> {
+fn core_picard(
+    x: Array2<f64>,
+    params: &PicardParams,
+    w_init: ArrayView2<f64>,
+) -> Result<CoreResult, IcaError> {
     let (n, t) = x.dim();
     let tf = t as f64;
     let ortho = params.ortho;
     let extended = params.extended;
-    // python-picard computes the covariance of the (already rotated) input for extended.
-    let covariance = if extended {
-        Some(matmul_bt(x.view(), x.view()) / tf)
-    } else {
-        None
-    };
     let mut solver = Solver {
         params,
         tf,
         sweep: Sweep::new(n, t, params),
-        b: Array2::zeros((n, t)),
-        y: x,
+        x,
+        w_init: w_init.to_owned(),
         stats: SourceStats::new(n),
-        trial: vec![
-            RowTotals {
-                log_lik: 0.0,
-                sq: 0.0,
-                dpsi: 0.0
-            };
-            n
-        ],
+        trial: SourceStats::new(n),
+        speculate: true,
     };
-    solver.sweep.commit(&mut solver.y, None, &mut solver.stats);
+    // python-picard computes the covariance of its (already rotated) input for extended:
+    // that is Y·Yᵀ/T at the start, W = I.
+    let mut gram = extended.then(|| Array2::<f64>::zeros((n, n)));
+    solver
+        .sweep
+        .full(&solver.w_init, &solver.x, &mut solver.stats, gram.as_mut());
+    let covariance = gram.map(|g| g / tf);
     let mut w = Array2::<f64>::eye(n);
     let mut s_list: VecDeque<Array2<f64>> = VecDeque::new();
     let mut y_list: VecDeque<Array2<f64>> = VecDeque::new();
@@ -642,7 +538,7 @@ fn core_picard(x: Array2<f64>, params: &PicardParams) -> Result<CoreResult, IcaE
             found = solver.line_search(&w, &grad_dir, &signs, current, 10);
         }
         g_old = Some(g);
-        solver.move_to(found.tried_alpha);
+        std::mem::swap(&mut solver.stats, &mut solver.trial);
         direction = found.step;
         w = found.w;
         if let Some(cov) = &covariance {

@@ -59,7 +59,7 @@ pub(crate) struct RowTotals {
 }
 
 /// Lanes added pairwise in a fixed order.
-fn lane_sum(v: &[f64; LANES]) -> f64 {
+pub(crate) fn lane_sum(v: &[f64; LANES]) -> f64 {
     ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]))
 }
 
@@ -121,14 +121,6 @@ const EXPM1_COEFFS: [f64; 12] = [
     1.0 / 2.0,
 ];
 
-/// Where a row's samples come from: `y` itself, or `y + beta·b` (a line-search trial along
-/// a precomputed direction product, never stored).
-#[derive(Clone, Copy)]
-pub(crate) struct Update<'a> {
-    pub b: &'a [f64],
-    pub beta: f64,
-}
-
 /// What the full evaluation writes besides the sums.
 pub(crate) struct RowOut<'a> {
     pub psi: &'a mut [f64],
@@ -146,7 +138,7 @@ pub(crate) struct RowOut<'a> {
 /// `#[target_feature]` wrapper is compiled for the baseline CPU, where `mul_add` is a
 /// software call — still correct, but 20× slower (measured).
 #[inline(always)]
-fn fmadd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
+pub(crate) fn fmadd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
     if FMA { a.mul_add(b, c) } else { a * b + c }
 }
 
@@ -181,33 +173,18 @@ fn exp_parts<const FMA: bool>(x: [f64; LANES]) -> ([f64; LANES], [f64; LANES]) {
     (scale, q)
 }
 
-/// `LANES` samples from `start`, applying the update if any. With `used < LANES` (the end of
-/// a row) the missing lanes are 0 and the caller ignores them.
+/// `LANES` samples from `start`. With `used < LANES` (the end of a row) the missing lanes
+/// are 0 and the caller ignores them.
 #[inline(always)]
-fn load<const FMA: bool>(
-    y: &[f64],
-    update: Option<Update<'_>>,
-    start: usize,
-    used: usize,
-) -> [f64; LANES] {
-    let fixed = |x: &[f64]| -> [f64; LANES] {
-        if used == LANES {
-            x[start..start + LANES]
-                .try_into()
-                .expect("a full lane block")
-        } else {
-            let mut v = [0.0; LANES];
-            v[..used].copy_from_slice(&x[start..start + used]);
-            v
-        }
-    };
-    let v = fixed(y);
-    match update {
-        Some(u) => {
-            let b = fixed(u.b);
-            lanes(|l| fmadd::<FMA>(u.beta, b[l], v[l]))
-        }
-        None => v,
+fn load(y: &[f64], start: usize, used: usize) -> [f64; LANES] {
+    if used == LANES {
+        y[start..start + LANES]
+            .try_into()
+            .expect("a full lane block")
+    } else {
+        let mut v = [0.0; LANES];
+        v[..used].copy_from_slice(&y[start..start + used]);
+        v
     }
 }
 
@@ -284,17 +261,12 @@ macro_rules! for_lane_blocks {
 
 /// The loss sums (Σ −log p, Σ y²) of one row block under the tanh density.
 #[inline(always)]
-fn tanh_loss_row<const FMA: bool>(
-    alpha: f64,
-    y: &[f64],
-    update: Option<Update<'_>>,
-    acc: &mut RowSums,
-) {
+fn tanh_loss_row<const FMA: bool>(alpha: f64, y: &[f64], acc: &mut RowSums) {
     let mut sum_abs = acc.log_lik;
     let mut product = acc.log1p_product;
     let mut sum_sq = acc.sq;
     for_lane_blocks!(y.len(), |start, used| {
-        let v = load::<FMA>(y, update, start, used);
+        let v = load(y, start, used);
         let a = lanes(|l| v[l].abs());
         let (scale, q) = exp_parts::<FMA>(lanes(|l| -2.0 * (alpha * a[l])));
         let one_plus_e = lanes(|l| 1.0 + fmadd::<FMA>(scale[l], q[l], scale[l]));
@@ -308,24 +280,17 @@ fn tanh_loss_row<const FMA: bool>(
     acc.renormalise();
 }
 
-/// Everything for one row block under the tanh density: applies the update to `y` in place,
-/// writes ψ, ψ' (and y²), adds to the sums. The loss sums are bit-identical to
-/// [`tanh_loss_row`]'s for the same samples.
+/// Everything for one row block under the tanh density: writes ψ, ψ' (and y²), adds to the
+/// sums. The loss sums are bit-identical to [`tanh_loss_row`]'s for the same samples.
 #[inline(always)]
-fn tanh_score_row<const FMA: bool>(
-    alpha: f64,
-    y: &mut [f64],
-    update: Option<Update<'_>>,
-    out: RowOut<'_>,
-    acc: &mut RowSums,
-) {
+fn tanh_score_row<const FMA: bool>(alpha: f64, y: &[f64], out: RowOut<'_>, acc: &mut RowSums) {
     let RowOut { psi, dpsi, mut sq } = out;
     let mut sum_abs = acc.log_lik;
     let mut product = acc.log1p_product;
     let mut sum_sq = acc.sq;
     let mut sum_dpsi = acc.dpsi;
     for_lane_blocks!(y.len(), |start, used| {
-        let v = load::<FMA>(y, update, start, used);
+        let v = load(y, start, used);
         let a = lanes(|l| v[l].abs());
         let (scale, q) = exp_parts::<FMA>(lanes(|l| -2.0 * (alpha * a[l])));
         let e = lanes(|l| fmadd::<FMA>(scale[l], q[l], scale[l]));
@@ -336,9 +301,6 @@ fn tanh_score_row<const FMA: bool>(
         // python-picard: score tanh(αy), derivative α − α·score².
         let d = lanes(|l| alpha - alpha * (th[l] * th[l]));
         let p = lanes(|l| th[l].copysign(v[l]));
-        if update.is_some() {
-            store(y, start, used, &v);
-        }
         store(psi, start, used, &p);
         store(dpsi, start, used, &d);
         if let Some(s) = sq.as_mut() {
@@ -378,23 +340,18 @@ fn simple_terms<const FMA: bool>(density: Density, v: f64) -> (f64, f64, f64) {
 #[inline(always)]
 fn simple_row<const FMA: bool>(
     density: Density,
-    y: &mut [f64],
-    update: Option<Update<'_>>,
+    y: &[f64],
     out: Option<RowOut<'_>>,
     acc: &mut RowSums,
 ) {
     let mut out = out;
     for t in 0..y.len() {
         let l = t % LANES;
-        let v = match update {
-            Some(u) => fmadd::<FMA>(u.beta, u.b[t], y[t]),
-            None => y[t],
-        };
+        let v = y[t];
         let (ll, p, d) = simple_terms::<FMA>(density, v);
         acc.log_lik[l] += ll;
         acc.sq[l] = fmadd::<FMA>(v, v, acc.sq[l]);
         if let Some(o) = out.as_mut() {
-            y[t] = v;
             o.psi[t] = p;
             o.dpsi[t] = d;
             acc.dpsi[l] += d;
@@ -406,83 +363,55 @@ fn simple_row<const FMA: bool>(
 }
 
 #[inline(always)]
-fn loss_generic<const FMA: bool>(
-    density: Density,
-    y: &[f64],
-    update: Option<Update<'_>>,
-    acc: &mut RowSums,
-) {
+fn loss_generic<const FMA: bool>(density: Density, y: &[f64], acc: &mut RowSums) {
     match density {
-        Density::Tanh { alpha } => tanh_loss_row::<FMA>(alpha, y, update, acc),
-        _ => {
-            // `simple_row` does not write `y` without `out`; it takes `&mut` for the
-            // full evaluation's sake, so give it a copy of this (rare) row block.
-            let mut copy = y.to_vec();
-            simple_row::<FMA>(density, &mut copy, update, None, acc)
-        }
+        Density::Tanh { alpha } => tanh_loss_row::<FMA>(alpha, y, acc),
+        _ => simple_row::<FMA>(density, y, None, acc),
     }
 }
 
 #[inline(always)]
-fn score_generic<const FMA: bool>(
-    density: Density,
-    y: &mut [f64],
-    update: Option<Update<'_>>,
-    out: RowOut<'_>,
-    acc: &mut RowSums,
-) {
+fn score_generic<const FMA: bool>(density: Density, y: &[f64], out: RowOut<'_>, acc: &mut RowSums) {
     match density {
-        Density::Tanh { alpha } => tanh_score_row::<FMA>(alpha, y, update, out, acc),
-        _ => simple_row::<FMA>(density, y, update, Some(out), acc),
+        Density::Tanh { alpha } => tanh_score_row::<FMA>(alpha, y, out, acc),
+        _ => simple_row::<FMA>(density, y, Some(out), acc),
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
-fn loss_avx512(density: Density, y: &[f64], update: Option<Update<'_>>, acc: &mut RowSums) {
-    loss_generic::<true>(density, y, update, acc)
+fn loss_avx512(density: Density, y: &[f64], acc: &mut RowSums) {
+    loss_generic::<true>(density, y, acc)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn loss_avx2(density: Density, y: &[f64], update: Option<Update<'_>>, acc: &mut RowSums) {
-    loss_generic::<true>(density, y, update, acc)
+fn loss_avx2(density: Density, y: &[f64], acc: &mut RowSums) {
+    loss_generic::<true>(density, y, acc)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
-fn score_avx512(
-    density: Density,
-    y: &mut [f64],
-    update: Option<Update<'_>>,
-    out: RowOut<'_>,
-    acc: &mut RowSums,
-) {
-    score_generic::<true>(density, y, update, out, acc)
+fn score_avx512(density: Density, y: &[f64], out: RowOut<'_>, acc: &mut RowSums) {
+    score_generic::<true>(density, y, out, acc)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn score_avx2(
-    density: Density,
-    y: &mut [f64],
-    update: Option<Update<'_>>,
-    out: RowOut<'_>,
-    acc: &mut RowSums,
-) {
-    score_generic::<true>(density, y, update, out, acc)
+fn score_avx2(density: Density, y: &[f64], out: RowOut<'_>, acc: &mut RowSums) {
+    score_generic::<true>(density, y, out, acc)
 }
 
 /// Which compiled variant this CPU runs. AVX-512 and AVX2 give the same bits (both fuse
 /// multiply-adds, lanes are summed in the same order); CPUs without FMA round separately.
 #[derive(Clone, Copy, PartialEq, Debug)]
-enum Isa {
+pub(crate) enum Isa {
     Avx512,
     Avx2,
     Baseline,
 }
 
-fn isa() -> Isa {
+pub(crate) fn isa() -> Isa {
     #[cfg(target_arch = "x86_64")]
     {
         if std::is_x86_feature_detected!("fma") {
@@ -497,42 +426,34 @@ fn isa() -> Isa {
     Isa::Baseline
 }
 
-/// Add the loss sums (Σ −log p(v), Σ v²) of one row block (≤ [`MAX_BLOCK`] samples) of
-/// v = `y` or v = `y + beta·b` to `acc`.
-pub(crate) fn loss_row(density: Density, y: &[f64], update: Option<Update<'_>>, acc: &mut RowSums) {
+/// Add the loss sums (Σ −log p(y), Σ y²) of one row block (≤ [`MAX_BLOCK`] samples) to
+/// `acc`.
+pub(crate) fn loss_row(density: Density, y: &[f64], acc: &mut RowSums) {
     debug_assert!(y.len() <= MAX_BLOCK);
-    debug_assert!(update.is_none_or(|u| u.b.len() == y.len()));
     match isa() {
         // SAFETY: `isa` checked that the CPU has the features these variants enable.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { loss_avx512(density, y, update, acc) },
+        Isa::Avx512 => unsafe { loss_avx512(density, y, acc) },
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { loss_avx2(density, y, update, acc) },
-        _ => loss_generic::<false>(density, y, update, acc),
+        Isa::Avx2 => unsafe { loss_avx2(density, y, acc) },
+        _ => loss_generic::<false>(density, y, acc),
     }
 }
 
-/// Evaluate one row block (≤ [`MAX_BLOCK`] samples): first `y ← y + beta·b` if an update
-/// is given, then write ψ(y), ψ'(y) (and y² if asked) and add all the sums to `acc`.
-pub(crate) fn score_row(
-    density: Density,
-    y: &mut [f64],
-    update: Option<Update<'_>>,
-    out: RowOut<'_>,
-    acc: &mut RowSums,
-) {
+/// Evaluate one row block (≤ [`MAX_BLOCK`] samples): write ψ(y), ψ'(y) (and y² if asked)
+/// and add all the sums to `acc`.
+pub(crate) fn score_row(density: Density, y: &[f64], out: RowOut<'_>, acc: &mut RowSums) {
     debug_assert!(y.len() <= MAX_BLOCK);
     debug_assert!(out.psi.len() == y.len() && out.dpsi.len() == y.len());
-    debug_assert!(update.is_none_or(|u| u.b.len() == y.len()));
     match isa() {
         // SAFETY: `isa` checked that the CPU has the features these variants enable.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { score_avx512(density, y, update, out, acc) },
+        Isa::Avx512 => unsafe { score_avx512(density, y, out, acc) },
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { score_avx2(density, y, update, out, acc) },
-        _ => score_generic::<false>(density, y, update, out, acc),
+        Isa::Avx2 => unsafe { score_avx2(density, y, out, acc) },
+        _ => score_generic::<false>(density, y, out, acc),
     }
 }
 
@@ -608,30 +529,23 @@ mod tests {
         let y0: Vec<f64> = (0..n)
             .map(|i| ((i as f64) * 0.731).sin() * (1.0 + (i % 17) as f64))
             .collect();
-        let b: Vec<f64> = (0..n).map(|i| ((i as f64) * 0.37).cos()).collect();
-        let beta = 0.375;
         for density in [
             Density::Tanh { alpha: 1.0 },
             Density::Tanh { alpha: 1.7 },
             Density::Exp { alpha: 0.1 },
             Density::Cube,
         ] {
-            for with_update in [false, true] {
-                let mut y = y0.clone();
+            {
+                let y = y0.clone();
                 let (mut psi, mut dpsi, mut sq) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
                 let mut loss_acc = RowSums::default();
                 let mut acc = RowSums::default();
                 // two blocks, as the caller splits a row
                 for (lo, hi) in [(0, 500), (500, n)] {
-                    let update = with_update.then_some(Update {
-                        b: &b[lo..hi],
-                        beta,
-                    });
-                    loss_row(density, &y[lo..hi], update, &mut loss_acc);
+                    loss_row(density, &y[lo..hi], &mut loss_acc);
                     score_row(
                         density,
-                        &mut y[lo..hi],
-                        update,
+                        &y[lo..hi],
                         RowOut {
                             psi: &mut psi[lo..hi],
                             dpsi: &mut dpsi[lo..hi],
@@ -646,17 +560,6 @@ mod tests {
                 assert_eq!((lt.log_lik, lt.sq), (tot.log_lik, tot.sq), "{density:?}");
                 let (mut ll, mut s2, mut sd) = (0.0, 0.0, 0.0);
                 for t in 0..n {
-                    let v = if with_update {
-                        y0[t] + beta * b[t]
-                    } else {
-                        y0[t]
-                    };
-                    // (the kernel may fuse the update's multiply-add)
-                    let scale = y0[t].abs() + (beta * b[t]).abs();
-                    assert!(
-                        (y[t] - v).abs() <= 2.0 * f64::EPSILON * scale,
-                        "{density:?}"
-                    );
                     let v = y[t];
                     let (l, p, d) = reference(density, v);
                     ll += l;

@@ -96,10 +96,16 @@ const SUPPORTED_OPS: [&str; 9] = [
 impl IcLabelNet {
     /// Read and check `ICLabelNet.onnx`.
     pub fn load(path: &Path) -> Result<Self, IcLabelError> {
-        let bytes = std::fs::read(path).map_err(|source| IcLabelError::Io {
+        let io = |source| IcLabelError::Io {
             path: path.display().to_string(),
             source,
-        })?;
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        // Mapped, not read: the 12 MB file is parsed once, and a copy would only add page
+        // faults to every run.
+        // SAFETY: the map is read-only and dropped before this function returns; a file
+        // changed underneath would at worst fail the model checks.
+        let bytes = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
         Self::from_bytes(&bytes).map_err(|e| match e {
             IcLabelError::Model { what, .. } => IcLabelError::Model {
                 path: path.display().to_string(),

@@ -329,33 +329,33 @@ fn results_are_bit_identical_for_any_thread_count() {
             let mean = mean_riemann(cov.view(), MeanOptions::default()).unwrap();
             let (ts, vectors) = TangentSpace::fit_transform(cov.view()).unwrap();
             let exact = ts.transform(cov.view()).unwrap();
-            (cov, mean.mean, ts.reference().to_owned(), vectors, exact)
+            // Every result as bits, in a fixed order: covariances, mean, reference, vectors
+            // from fit_transform, vectors from transform.
+            [
+                cov.iter().copied().collect::<Vec<f64>>(),
+                mean.mean.iter().copied().collect(),
+                ts.reference().iter().copied().collect(),
+                vectors.iter().copied().collect(),
+                exact.iter().copied().collect(),
+            ]
+            .map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>())
         })
     };
-    let bits = |a: &[f64]| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
     let one = run(1);
     for threads in [2, 3] {
         let other = run(threads);
-        assert_eq!(
-            bits(one.0.as_slice().unwrap()),
-            bits(other.0.as_slice().unwrap())
-        );
-        assert_eq!(
-            bits(one.1.as_slice().unwrap()),
-            bits(other.1.as_slice().unwrap())
-        );
-        assert_eq!(
-            bits(one.2.as_slice().unwrap()),
-            bits(other.2.as_slice().unwrap())
-        );
-        assert_eq!(
-            bits(one.3.as_slice().unwrap()),
-            bits(other.3.as_slice().unwrap())
-        );
-        assert_eq!(
-            bits(one.4.as_slice().unwrap()),
-            bits(other.4.as_slice().unwrap())
-        );
+        for (what, (a, b)) in [
+            "covariances",
+            "mean",
+            "reference",
+            "fit_transform",
+            "transform",
+        ]
+        .iter()
+        .zip(one.iter().zip(&other))
+        {
+            assert_eq!(a, b, "{what} differ between 1 and {threads} threads");
+        }
     }
 }
 

@@ -13,6 +13,7 @@
 
 use ndarray::{ArrayViewMut2, s};
 
+use super::convolve::convolve_full;
 use super::fir_design::FirFilter;
 use super::overlap_add::OverlapAdd;
 
@@ -71,9 +72,9 @@ impl CascadePlan {
         if n < 4 * piece {
             return None;
         }
-        let combined = filters[1..]
-            .iter()
-            .fold(filters[0].taps.clone(), |acc, f| convolve(&acc, &f.taps));
+        let combined = filters[1..].iter().fold(filters[0].taps.clone(), |acc, f| {
+            convolve_full(&acc, &f.taps)
+        });
         Some(CascadePlan {
             combined,
             first_edge: filters[0].taps.len() - 1,
@@ -83,21 +84,11 @@ impl CascadePlan {
     }
 }
 
-/// Full linear convolution of two kernels.
-fn convolve(a: &[f64], b: &[f64]) -> Vec<f64> {
-    let mut out = vec![0.0; a.len() + b.len() - 1];
-    for (i, &x) in a.iter().enumerate() {
-        for (o, &y) in out[i..].iter_mut().zip(b) {
-            *o += x * y;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::dsp::{FilterLength, FirSpec, NotchSpec, Transition, Window};
+    use crate::rng::Rng;
     use ndarray::Array2;
 
     fn band_pass(l: f64, h: f64, sfreq: f64) -> FirFilter {
@@ -116,12 +107,9 @@ mod tests {
     /// Noise plus a drift and a step, so the ends (where the shortcut is not used) carry
     /// large, different values.
     fn signal(rows: usize, n: usize, seed: u64) -> Array2<f64> {
-        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut rng = Rng::new(seed);
         Array2::from_shape_fn((rows, n), |(r, t)| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let noise = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            let noise = rng.uniform() - 0.5;
             noise + 3e-3 * t as f64 * (r as f64 - 1.0) + if t > n / 3 { 5.0 } else { 0.0 }
         })
     }

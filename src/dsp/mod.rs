@@ -1,6 +1,7 @@
 //! Digital filters and resampling reproducing MNE-Python 1.13 (`mne.filter`) and the
 //! SciPy routines it calls, on ndarray data (rows = channels). Pure functions, no I/O.
 
+mod convolve;
 mod error;
 mod fft_len;
 mod fir_cascade;

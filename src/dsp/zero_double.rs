@@ -3,6 +3,7 @@
 //! fir_window=..., fir_design="firwin2")`, the filter MNE's ECG/EOG helpers and ICA
 //! scoring (`find_bads_eog`, `find_bads_ecg`) apply.
 
+use super::convolve::convolve_full;
 use super::error::FilterError;
 use super::fir_design::check_sfreq;
 use super::firwin2::firwin2;
@@ -183,19 +184,9 @@ impl ZeroDoubleFir {
             return;
         }
         let n_edge = n_h.min(n_times) - 1;
-        let doubled = convolve_with_reverse(&self.taps);
+        // numpy.convolve(h, h[::-1]).
+        let reversed: Vec<f64> = self.taps.iter().rev().copied().collect();
+        let doubled = convolve_full(&self.taps, &reversed);
         OverlapAdd::with_edge(&doubled, n_times, n_edge).apply_rows(data);
     }
-}
-
-/// `numpy.convolve(h, h[::-1])` (full mode, direct summation).
-fn convolve_with_reverse(h: &[f64]) -> Vec<f64> {
-    let n = h.len();
-    let mut out = vec![0.0; 2 * n - 1];
-    for (i, &a) in h.iter().enumerate() {
-        for (j, &b) in h.iter().rev().enumerate() {
-            out[i + j] += a * b;
-        }
-    }
-    out
 }

@@ -127,20 +127,23 @@ pub(crate) struct KarcherFit {
     pub last_round: WhitenedRound,
 }
 
-/// Per-thread buffers for the work on one matrix.
-struct MatrixWorkspace {
-    eig: SymmetricEigen,
-    a: Array2<f64>,
-    b: Array2<f64>,
-    d: Vec<f64>,
+/// Per-thread buffers for the work on one matrix (the mean here, the tangent space in
+/// `tangent_space`).
+pub(crate) struct MatrixWorkspace {
+    pub eig: SymmetricEigen,
+    pub a: Array2<f64>,
+    pub b: Array2<f64>,
+    pub c: Array2<f64>,
+    pub d: Vec<f64>,
 }
 
 impl MatrixWorkspace {
-    fn new(c: usize) -> Self {
+    pub fn new(c: usize) -> Self {
         Self {
             eig: SymmetricEigen::new(c),
             a: Array2::zeros((c, c)),
             b: Array2::zeros((c, c)),
+            c: Array2::zeros((c, c)),
             d: vec![0.0; c],
         }
     }

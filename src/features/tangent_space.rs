@@ -13,9 +13,10 @@ use rayon::prelude::*;
 
 use super::products::{product_into, symmetric_product_lower_into};
 use super::riemann::{
-    MeanOptions, RiemannError, WhitenedRound, karcher_mean, mean_riemann, whiten_lower_into,
+    MatrixWorkspace, MeanOptions, RiemannError, WhitenedRound, karcher_mean, mean_riemann,
+    whiten_lower_into,
 };
-use super::spd::{self, SpdError, SymmetricEigen};
+use super::spd::{self, SpdError};
 
 /// A fitted tangent-space map.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,7 +76,7 @@ impl TangentSpace {
             .par_chunks_mut(n_features)
             .enumerate()
             .map_init(
-                || Workspace::new(c),
+                || MatrixWorkspace::new(c),
                 |ws, (index, row)| {
                     exact_log_upper(w, covariances.index_axis(Axis(0), index), ws, row)
                 },
@@ -140,7 +141,7 @@ impl TangentSpace {
             .par_chunks_mut(n_features)
             .enumerate()
             .map_init(
-                || Workspace::new(c),
+                || MatrixWorkspace::new(c),
                 |ws, (index, row)| {
                     let (values, v) = round.matrix(index);
                     // ws.b = F = Vᵀ E V, ws.a = F Λ, lower(ws.c) = F Λ Fᵀ.
@@ -187,7 +188,8 @@ impl TangentSpace {
                     }
                     product_into(ws.a.view_mut(), v, ws.c.view());
                     symmetric_product_lower_into(ws.b.view_mut(), ws.a.view(), v.t());
-                    upper_from_lower_into(ws.b.view(), row);
+                    // Only the lower triangle is valid: its transpose's upper triangle.
+                    upper_into(ws.b.t(), row);
                     Ok(())
                 },
             )
@@ -203,7 +205,7 @@ impl TangentSpace {
 fn exact_log_upper(
     w: ArrayView2<f64>,
     cov: ArrayView2<f64>,
-    ws: &mut Workspace,
+    ws: &mut MatrixWorkspace,
     row: &mut [f64],
 ) -> Result<(), SpdError> {
     whiten_lower_into(w, cov, &mut ws.a, &mut ws.b);
@@ -235,27 +237,6 @@ fn log_divided_difference(x: f64, lambda_j: f64, lambda_k: f64) -> f64 {
     }
 }
 
-/// Per-thread buffers.
-struct Workspace {
-    eig: SymmetricEigen,
-    a: Array2<f64>,
-    b: Array2<f64>,
-    c: Array2<f64>,
-    d: Vec<f64>,
-}
-
-impl Workspace {
-    fn new(c: usize) -> Self {
-        Self {
-            eig: SymmetricEigen::new(c),
-            a: Array2::zeros((c, c)),
-            b: Array2::zeros((c, c)),
-            c: Array2::zeros((c, c)),
-            d: vec![0.0; c],
-        }
-    }
-}
-
 /// pyriemann `upper`: upper triangle in row-major order, off-diagonal × √2.
 pub fn upper(x: ArrayView2<f64>) -> ndarray::Array1<f64> {
     let c = x.nrows();
@@ -272,20 +253,6 @@ fn upper_into(x: ArrayView2<f64>, out: &mut [f64]) {
         k += 1;
         for j in i + 1..c {
             out[k] = std::f64::consts::SQRT_2 * x[[i, j]];
-            k += 1;
-        }
-    }
-}
-
-/// [`upper_into`] of a symmetric matrix of which only the lower triangle is valid.
-fn upper_from_lower_into(x: ArrayView2<f64>, out: &mut [f64]) {
-    let c = x.nrows();
-    let mut k = 0;
-    for i in 0..c {
-        out[k] = x[[i, i]];
-        k += 1;
-        for j in i + 1..c {
-            out[k] = std::f64::consts::SQRT_2 * x[[j, i]];
             k += 1;
         }
     }

@@ -331,12 +331,8 @@ impl IcLabelNet {
                 return None;
             }
         };
-        let alpha = leaky_alpha(node);
         if let Value::F32 { data, .. } | Value::Tiled { data, .. } = &mut value {
-            // A select, not a conditional store, so the loop vectorises.
-            for v in data.iter_mut() {
-                *v = if *v < 0.0 { *v * alpha } else { *v };
-            }
+            leaky_relu(data, leaky_alpha(node));
         }
         Some(Ok(value))
     }
@@ -385,10 +381,8 @@ impl IcLabelNet {
             "LeakyRelu" => {
                 let alpha = leaky_alpha(node);
                 let (s, x, repeat) = self.stored_input(node, 0, env)?;
-                let data = x
-                    .iter()
-                    .map(|&v| if v < 0.0 { v * alpha } else { v })
-                    .collect();
+                let mut data = x.to_vec();
+                leaky_relu(&mut data, alpha);
                 Ok(if repeat > 1 {
                     Value::Tiled {
                         shape: s.to_vec(),
@@ -471,6 +465,13 @@ impl IcLabelNet {
             }
             other => Err(format!("unsupported operator {other}")),
         }
+    }
+}
+
+/// LeakyRelu in place; a select, not a conditional store, so the loop vectorises.
+fn leaky_relu(data: &mut [f32], alpha: f32) {
+    for v in data.iter_mut() {
+        *v = if *v < 0.0 { *v * alpha } else { *v };
     }
 }
 

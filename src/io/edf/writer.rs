@@ -827,13 +827,8 @@ mod tests {
                     f64::from_bits(x.to_bits() - 1),
                 ]);
             }
-            let mut state = 0x2545_f491_4f6c_dd1d_u64;
-            for _ in 0..100_000 {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                xs.push((state >> 11) as f64 / (1u64 << 53) as f64 * 0.02 - 0.01);
-            }
+            let mut rng = crate::rng::Rng::new(7);
+            xs.extend((0..100_000).map(|_| rng.range(-0.01, 0.01)));
             let mut out = vec![0; xs.len()];
             q.encode(&xs, &mut out);
             for (x, o) in xs.iter().zip(&out) {

@@ -1,5 +1,5 @@
 //! Fit Picard (20 components, ortho=False, extended=True, seed 97) once on an .npy array
-//! (channels × samples, µV) and print the time, iterations and sizes. Used to measure peak
+//! (channels × samples, µV) and print the time, iterations, sizes and a digest of the unmixing matrix. Used to measure peak
 //! memory from outside (`/usr/bin/time -v`) and to profile (`perf record`):
 //!
 //!     cargo run --release --example ica_fit -- ../shared/ref/mne-S001R04/filtered_uV.npy [repeats]
@@ -20,13 +20,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for _ in 0..repeats {
         let t0 = Instant::now();
         let d = fit(x.view(), ComponentCount::Count(20), &method, 97)?;
+        let elapsed = t0.elapsed().as_secs_f64();
+        // A digest of the unmixing matrix's bits, to check that a change to the solver's
+        // arithmetic (or the thread count) leaves the result bit-identical.
+        let mut hasher = blake3::Hasher::new();
+        for v in d.unmixing_matrix.iter() {
+            hasher.update(&v.to_le_bytes());
+        }
         println!(
-            "{} x {}: {:.3} s, {} iterations, converged {}",
+            "{} x {}: {elapsed:.3} s, {} iterations, converged {}, unmixing blake3 {}",
             x.nrows(),
             x.ncols(),
-            t0.elapsed().as_secs_f64(),
             d.n_iter,
-            d.converged
+            d.converged,
+            &hasher.finalize().to_hex()[..16]
         );
     }
     Ok(())

@@ -482,19 +482,12 @@ np.save(sys.argv[3], W)
 print(json.dumps(dict(n_iter=int(n_iter) + 1)))
 "#;
 
-/// Our Picard port follows python-picard's iterates: from the same whitened data and the
-/// same initial matrix, both reach the same unmixing matrix in the same number of iterations.
-#[test]
-fn picard_follows_python_picard_from_the_same_start() {
-    use eegclean::ica::picard::picard_from;
-    let x = filtered_volts();
-    let pca = fit_pca(x.view()).unwrap();
-    let z = pca.whitened(x.view(), 20);
-    let mut rng = Rng::new(4);
-    // An orthonormal start (Gram-Schmidt), as python-picard's own initialisation is: Picard-O
-    // only rotates, so from a non-orthogonal start it cannot whiten and crawls.
-    let mut w0 = Array2::from_shape_simple_fn((20, 20), || rng.normal());
-    for i in 0..20 {
+/// A random orthonormal n × n start (Gram-Schmidt), as python-picard's own initialisation
+/// is: Picard-O only rotates, so from a non-orthogonal start it cannot whiten and crawls.
+fn orthonormal_start(n: usize, seed: u64) -> Array2<f64> {
+    let mut rng = Rng::new(seed);
+    let mut w0 = Array2::from_shape_simple_fn((n, n), || rng.normal());
+    for i in 0..n {
         for j in 0..i {
             let d = w0.row(i).dot(&w0.row(j));
             let rj = w0.row(j).to_owned();
@@ -503,6 +496,52 @@ fn picard_follows_python_picard_from_the_same_start() {
         let norm = w0.row(i).dot(&w0.row(i)).sqrt();
         w0.row_mut(i).mapv_inplace(|v| v / norm);
     }
+    w0
+}
+
+/// Screening line-search trials in single precision changes no bit of a Picard fit: only
+/// certain verdicts are taken from it (and in this debug build the solver also checks every
+/// one against the exact loss). Real data, all three variants, and a start far from the
+/// optimum, where most trials are rejected.
+#[test]
+fn screening_line_search_trials_changes_no_bit() {
+    use eegclean::ica::picard::picard_from;
+    let x = filtered_volts();
+    let pca = fit_pca(x.view()).unwrap();
+    let z = pca.whitened(x.view(), 20);
+    let w0 = orthonormal_start(20, 11);
+    for (ortho, extended) in [(false, true), (false, false), (true, true)] {
+        let screened = PicardParams {
+            ortho,
+            extended,
+            ..PicardParams::default()
+        };
+        let plain = PicardParams {
+            screen_trials: false,
+            ..screened.clone()
+        };
+        let a = picard_from(z.view(), &screened, w0.view()).unwrap();
+        let b = picard_from(z.view(), &plain, w0.view()).unwrap();
+        assert_eq!(a.n_iter, b.n_iter, "ortho {ortho}, extended {extended}");
+        assert!(
+            a.unmixing
+                .iter()
+                .zip(b.unmixing.iter())
+                .all(|(p, q)| p.to_bits() == q.to_bits()),
+            "ortho {ortho}, extended {extended}: the unmixing matrices differ"
+        );
+    }
+}
+
+/// Our Picard port follows python-picard's iterates: from the same whitened data and the
+/// same initial matrix, both reach the same unmixing matrix in the same number of iterations.
+#[test]
+fn picard_follows_python_picard_from_the_same_start() {
+    use eegclean::ica::picard::picard_from;
+    let x = filtered_volts();
+    let pca = fit_pca(x.view()).unwrap();
+    let z = pca.whitened(x.view(), 20);
+    let w0 = orthonormal_start(20, 4);
     let dir = common::scratch();
     let (zp, wp, outp) = (
         dir.path().join("z.npy"),

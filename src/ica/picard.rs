@@ -15,6 +15,8 @@ use std::collections::VecDeque;
 use ndarray::{Array1, Array2, ArrayView2, s};
 
 use super::linalg::{expm, gemm_into, log_abs_det, matmul, matmul_bt, sym_decorrelation};
+use super::loss_screen::{LossScreen, Verdict, verdict};
+use super::panels::SamplePanels;
 use super::score_kernels::{LANES, MAX_BLOCK, RowOut, RowSums, RowTotals, loss_row, score_row};
 use super::source_products::{ScoreProducts, unmix_block};
 use super::{IcaError, SolverOutput};
@@ -46,6 +48,10 @@ pub struct PicardParams {
     pub tol: f64,
     pub lambda_min: f64,
     pub ls_tries: usize,
+    /// Look at each line-search trial in single precision first and take the verdict when
+    /// it is certain (tanh density only; see `loss_screen.rs`). Every iterate, and so every
+    /// bit of the result, is the same either way: `false` only to measure or check that.
+    pub screen_trials: bool,
 }
 
 impl Default for PicardParams {
@@ -59,15 +65,17 @@ impl Default for PicardParams {
             tol: 1e-7,
             lambda_min: 0.01,
             ls_tries: 10,
+            screen_trials: true,
         }
     }
 }
 
 /// Samples per block of the fused pass over the sources: the block's Y, ψ, ψ' and Y² rows
 /// (4 × n × 1024 doubles, 640 KiB for n = 20) stay in the core's L2 cache between the
-/// element-wise kernel and the products that consume them. Fixed, so the summation order
-/// (and every bit of the result) does not depend on anything else.
-const BLOCK: usize = 1024;
+/// element-wise kernel and the products that consume them. Also the width of the data's
+/// panels ([`SamplePanels`]), so a block is one contiguous read. Fixed, so the summation
+/// order (and every bit of the result) does not depend on anything else.
+const BLOCK: usize = 1056;
 const _: () = assert!(BLOCK <= MAX_BLOCK && BLOCK.is_multiple_of(LANES));
 
 /// Run Picard on whitened, unit-variance data `z` (n × samples), MNE-style: centre, start
@@ -149,7 +157,7 @@ fn picard_from_owned(
         let m = row.mean().unwrap_or(0.0);
         row -= m;
     }
-    let core = core_picard(x, params, w_init)?;
+    let core = core_picard(SamplePanels::from_rows(x, BLOCK), params, w_init)?;
     Ok(SolverOutput {
         unmixing: matmul(core.w.view(), w_init),
         n_iter: core.n_iterations + 1,
@@ -227,12 +235,11 @@ impl Sweep {
 
     /// The loss sums of Y = `unmixing` · `x` into `totals` (bit-identical to those of
     /// [`Sweep::full`]).
-    fn loss(&mut self, unmixing: &Array2<f64>, x: &Array2<f64>, totals: &mut [RowTotals]) {
+    fn loss(&mut self, unmixing: &Array2<f64>, x: &SamplePanels, totals: &mut [RowTotals]) {
         self.sums.fill(RowSums::default());
-        let t = x.ncols();
-        for start in (0..t).step_by(BLOCK) {
-            let w = (start + BLOCK).min(t) - start;
-            unmix_block(unmixing, x, start, &mut self.y, w);
+        for p in 0..x.n_panels() {
+            let (panel, w) = x.panel(p);
+            unmix_block(unmixing, panel, &mut self.y, w);
             for (i, sums) in self.sums.iter_mut().enumerate() {
                 loss_row(self.density, &contiguous(self.y.row(i))[..w], sums);
             }
@@ -247,17 +254,16 @@ impl Sweep {
     fn full(
         &mut self,
         unmixing: &Array2<f64>,
-        x: &Array2<f64>,
+        x: &SamplePanels,
         stats: &mut SourceStats,
         mut gram: Option<&mut Array2<f64>>,
     ) {
         self.sums.fill(RowSums::default());
         self.products.reset();
         let full_hessian = self.sq.ncols() > 0;
-        let t = x.ncols();
-        for start in (0..t).step_by(BLOCK) {
-            let w = (start + BLOCK).min(t) - start;
-            unmix_block(unmixing, x, start, &mut self.y, w);
+        for p in 0..x.n_panels() {
+            let (panel, w) = x.panel(p);
+            unmix_block(unmixing, panel, &mut self.y, w);
             for (i, sums) in self.sums.iter_mut().enumerate() {
                 let mut psi = self.psi.row_mut(i);
                 let mut dpsi = self.dpsi.row_mut(i);
@@ -319,10 +325,14 @@ struct Solver<'a> {
     params: &'a PicardParams,
     tf: f64,
     sweep: Sweep,
-    x: Array2<f64>,
+    x: SamplePanels,
     w_init: Array2<f64>,
     stats: SourceStats,
     trial: SourceStats,
+    /// Covariance of the (rotated) data, python-picard's `C` (extended only).
+    covariance: Option<Array2<f64>>,
+    /// The single-precision first look at trials (tanh density only).
+    screen: Option<LossScreen>,
     /// Whether the last line search took its first trial. Then the next first trial is
     /// evaluated in full at once (speculatively: late iterations nearly always take it);
     /// otherwise trials are evaluated for the loss only and the taken one again in full.
@@ -344,6 +354,45 @@ impl Solver<'_> {
     /// The unmixing matrix of python-picard's (rotated) X for `w`, as applied to `x`.
     fn unmixing(&self, w: &Array2<f64>) -> Array2<f64> {
         matmul(w.view(), self.w_init.view())
+    }
+
+    /// The screen's verdict on the trial point `w_new` (unmixing `unmixing`) against
+    /// `current`; [`Verdict::Unsure`] without a screen.
+    fn screen(
+        &mut self,
+        w_new: &Array2<f64>,
+        unmixing: &Array2<f64>,
+        signs: &Array1<f64>,
+        current: f64,
+    ) -> Verdict {
+        let Some(screen) = self.screen.as_mut() else {
+            return Verdict::Unsure;
+        };
+        let rows = screen.screen(unmixing, &self.x);
+        let ortho = self.params.ortho;
+        let mut loss = if ortho {
+            0.0
+        } else {
+            -log_abs_det(w_new.view())
+        };
+        let mut bound = 0.0;
+        for (row, &s) in rows.iter().zip(signs.iter()) {
+            loss += s * (row.log_lik / self.tf);
+            bound += s.abs() * (row.bound / self.tf);
+        }
+        if self.params.extended && !ortho {
+            // ½·Σ_i Σ_t y_it² / T = ½·trace(W C Wᵀ): the same quantity the passes sum,
+            // to double rounding.
+            let Some(cov) = &self.covariance else {
+                return Verdict::Unsure;
+            };
+            let c = matmul_bt(matmul(w_new.view(), cov.view()).view(), w_new.view());
+            let half_trace = 0.5 * c.diag().sum();
+            loss += half_trace;
+            bound += 1e-9 * half_trace.abs();
+        }
+        bound += 1e-9 * (1.0 + loss.abs());
+        verdict(loss, bound, current)
     }
 
     /// Backtracking line search from W along `direction` (python-picard's `_line_search`).
@@ -368,7 +417,36 @@ impl Solver<'_> {
             };
             let w_new = matmul(transform.view(), w.view());
             let unmixing = self.unmixing(&w_new);
-            let full = k == 0 && self.speculate;
+            let last_try = k + 1 == ls_tries;
+            // Evaluate the trial in full at once (speculation, or the screen is sure it is
+            // taken), for the loss only (the screen cannot tell), or not at all (the screen is
+            // sure it is not, and a later trial follows). Whichever way, the loss and the
+            // statistics of every trial that is evaluated have the same bits.
+            let verdict = if k == 0 && self.speculate {
+                Verdict::Accepted
+            } else {
+                let verdict = self.screen(&w_new, &unmixing, signs, current_loss);
+                if cfg!(debug_assertions) && verdict != Verdict::Unsure {
+                    // Every test run checks each certain verdict against the exact loss.
+                    self.sweep.loss(&unmixing, &self.x, &mut totals);
+                    let exact = loss_from_totals(self.params, &totals, &w_new, signs, self.tf);
+                    let taken = exact.is_finite() && exact < current_loss;
+                    assert_eq!(
+                        taken,
+                        verdict == Verdict::Accepted,
+                        "screen verdict {verdict:?} vs exact loss {exact} (current {current_loss})"
+                    );
+                }
+                verdict
+            };
+            let full = match verdict {
+                Verdict::Rejected if !last_try => {
+                    alpha /= 2.0;
+                    continue;
+                }
+                Verdict::Accepted | Verdict::Rejected => true,
+                Verdict::Unsure => false,
+            };
             if full {
                 self.sweep.full(&unmixing, &self.x, &mut self.trial, None);
                 totals.copy_from_slice(&self.trial.rows);
@@ -377,7 +455,7 @@ impl Solver<'_> {
             }
             let new_loss = loss_from_totals(self.params, &totals, &w_new, signs, self.tf);
             let accepted = new_loss.is_finite() && new_loss < current_loss;
-            if accepted || k + 1 == ls_tries {
+            if accepted || last_try {
                 if !full {
                     self.sweep.full(&unmixing, &self.x, &mut self.trial, None);
                 }
@@ -406,14 +484,18 @@ impl Solver<'_> {
 }
 
 fn core_picard(
-    x: Array2<f64>,
+    x: SamplePanels,
     params: &PicardParams,
     w_init: ArrayView2<f64>,
 ) -> Result<CoreResult, IcaError> {
-    let (n, t) = x.dim();
+    let (n, t) = (x.n_rows(), x.n_samples());
     let tf = t as f64;
     let ortho = params.ortho;
     let extended = params.extended;
+    let screen = match params.density {
+        Density::Tanh { alpha } if params.screen_trials => Some(LossScreen::new(&x, alpha)),
+        _ => None,
+    };
     let mut solver = Solver {
         params,
         tf,
@@ -422,6 +504,8 @@ fn core_picard(
         w_init: w_init.to_owned(),
         stats: SourceStats::new(n),
         trial: SourceStats::new(n),
+        covariance: None,
+        screen,
         speculate: true,
     };
     // python-picard computes the covariance of its (already rotated) input for extended:
@@ -430,7 +514,7 @@ fn core_picard(
     solver
         .sweep
         .full(&solver.w_init, &solver.x, &mut solver.stats, gram.as_mut());
-    let covariance = gram.map(|g| g / tf);
+    solver.covariance = gram.map(|g| g / tf);
     let mut w = Array2::<f64>::eye(n);
     let mut s_list: VecDeque<Array2<f64>> = VecDeque::new();
     let mut y_list: VecDeque<Array2<f64>> = VecDeque::new();
@@ -440,7 +524,7 @@ fn core_picard(
     let mut requested_tolerance = false;
     let mut sign_change = false;
     let mut old_signs = signs.clone();
-    let mut c = covariance.clone().unwrap_or_else(|| Array2::eye(n));
+    let mut c = solver.covariance.clone().unwrap_or_else(|| Array2::eye(n));
     let mut g_old: Option<Array2<f64>> = None;
     let mut direction = Array2::<f64>::zeros((n, n));
     let mut n_iterations = 0;
@@ -541,7 +625,7 @@ fn core_picard(
         std::mem::swap(&mut solver.stats, &mut solver.trial);
         direction = found.step;
         w = found.w;
-        if let Some(cov) = &covariance {
+        if let Some(cov) = &solver.covariance {
             c = matmul_bt(matmul(w.view(), cov.view()).view(), w.view());
         }
         current_loss = Some(found.loss);

@@ -162,27 +162,16 @@ fn unmix_avx2(
     unmix_generic::<true>(a, n, x, x_stride, y, y_stride, w)
 }
 
-/// `y[.., ..w] = a · x[.., start..start + w]` for a square `a` (n × n, standard layout), `x`
-/// (n × samples) and `y` (n × ≥ w), both standard layout.
-pub(crate) fn unmix_block(
-    a: &Array2<f64>,
-    x: &Array2<f64>,
-    start: usize,
-    y: &mut Array2<f64>,
-    w: usize,
-) {
+/// `y[.., ..w] = a · x` for a square `a` (n × n, standard layout), a panel `x` (n rows of
+/// `w` samples, row stride `w`) and `y` (n × ≥ w, standard layout).
+pub(crate) fn unmix_block(a: &Array2<f64>, x: &[f64], y: &mut Array2<f64>, w: usize) {
     let n = a.nrows();
     assert!(
-        a.ncols() == n
-            && x.nrows() == n
-            && y.nrows() == n
-            && start + w <= x.ncols()
-            && w <= y.ncols(),
+        a.ncols() == n && x.len() == n * w && y.nrows() == n && w <= y.ncols(),
         "unmix_block: shapes do not match"
     );
-    let (x_stride, y_stride) = (x.ncols(), y.ncols());
+    let (x_stride, y_stride) = (w, y.ncols());
     let a = a.as_slice().expect("a standard-layout unmixing matrix");
-    let x = &x.as_slice().expect("standard-layout data")[start..];
     let y = y.as_slice_mut().expect("a standard-layout block");
     match isa() {
         // SAFETY: `isa` checked that the CPU has the features these variants enable.
@@ -463,15 +452,14 @@ mod tests {
     fn unmix_and_score_products_match_plain_sums() {
         for n in [1, 3, 5, 20, 23] {
             let t = 1000 + 37; // a tail that is not a multiple of the tiles
-            let x = pseudo(n, t + 50, 0.013);
+            let x = pseudo(n, t, 0.013);
             let a = pseudo(n, n, 0.71);
-            let start = 40; // a multiple of the lanes
             let w = t;
             let mut y = Array2::zeros((n, w + 5));
-            unmix_block(&a, &x, start, &mut y, w);
+            unmix_block(&a, x.as_slice().expect("standard layout"), &mut y, w);
             for i in 0..n {
                 for tt in 0..w {
-                    let s: f64 = (0..n).map(|k| a[(i, k)] * x[(k, start + tt)]).sum();
+                    let s: f64 = (0..n).map(|k| a[(i, k)] * x[(k, tt)]).sum();
                     assert!((y[(i, tt)] - s).abs() <= 1e-13 * (1.0 + s.abs()), "n {n}");
                 }
             }

@@ -71,10 +71,12 @@ impl Default for PicardParams {
 }
 
 /// Samples per block of the fused pass over the sources: the block's Y, ψ, ψ' and Y² rows
-/// (4 × n × 1024 doubles, 640 KiB for n = 20) stay in the core's L2 cache between the
+/// (4 × n × 1056 doubles, 660 KiB for n = 20) stay in the core's L2 cache between the
 /// element-wise kernel and the products that consume them. Also the width of the data's
-/// panels ([`SamplePanels`]), so a block is one contiguous read. Fixed, so the summation
-/// order (and every bit of the result) does not depend on anything else.
+/// panels ([`SamplePanels`]), so a block is one contiguous read. Not a power of two: rows
+/// 1024 samples apart all fall in the same L1 cache set, and the single-precision screen
+/// (rows 4 KiB apart) ran at half speed. A multiple of 32, the kernels' sample tile. Fixed,
+/// so the summation order (and every bit of the result) does not depend on anything else.
 const BLOCK: usize = 1056;
 const _: () = assert!(BLOCK <= MAX_BLOCK && BLOCK.is_multiple_of(LANES));
 

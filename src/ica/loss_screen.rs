@@ -30,12 +30,11 @@
 use ndarray::Array2;
 
 use super::panels::SamplePanels;
-use super::score_kernels::{Isa, isa};
+// f64 accumulators per row: the double-precision kernels' lanes (one AVX-512 register).
+use super::score_kernels::{Isa, LANES as SUM_LANES, LaneProduct, isa, lane_sum};
 
 /// f32 lanes per vector (one AVX-512 register, two AVX2 ones).
 const LANES: usize = 16;
-/// f64 accumulators per row (one AVX-512 register).
-const SUM_LANES: usize = 8;
 /// Rows per tile of the unmixing product.
 const ROW_TILE: usize = 5;
 /// Sample vectors per tile of the unmixing product.
@@ -49,6 +48,8 @@ const EXP_ULPS: f64 = 8.0;
 const EPS: f64 = 1.0 / (1u64 << 24) as f64;
 
 type F32s = [f32; LANES];
+// A vector of single-precision values widens into two of the double-precision sums.
+const _: () = assert!(LANES == 2 * SUM_LANES);
 
 /// The screen's verdict on a trial.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,39 +90,11 @@ pub(crate) struct LossScreen {
 
 /// One row's running sums (double precision, `SUM_LANES` lanes each, combined in a fixed
 /// order).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 struct RowSums {
     abs: [f64; SUM_LANES],
-    product: [f64; SUM_LANES],
-    exponent: [i64; SUM_LANES],
+    product: LaneProduct,
     e: [f64; SUM_LANES],
-}
-
-impl Default for RowSums {
-    fn default() -> Self {
-        RowSums {
-            abs: [0.0; SUM_LANES],
-            product: [1.0; SUM_LANES],
-            exponent: [0; SUM_LANES],
-            e: [0.0; SUM_LANES],
-        }
-    }
-}
-
-impl RowSums {
-    /// Move each product's binary exponent into the integer sum (exact).
-    fn renormalise(&mut self) {
-        const MANTISSA: u64 = (1 << 52) - 1;
-        for (p, k) in self.product.iter_mut().zip(self.exponent.iter_mut()) {
-            let bits = p.to_bits();
-            *k += ((bits >> 52) & 0x7ff) as i64 - 1023;
-            *p = f64::from_bits((bits & MANTISSA) | (1023 << 52));
-        }
-    }
-}
-
-fn lane_sum(v: &[f64; SUM_LANES]) -> f64 {
-    ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]))
 }
 
 impl LossScreen {
@@ -190,9 +163,7 @@ impl LossScreen {
                 let s = &self.sums[i];
                 let abs = lane_sum(&s.abs);
                 let e = lane_sum(&s.e);
-                let exponent: i64 = s.exponent.iter().sum();
-                let mantissas = s.product.map(f64::ln);
-                let log_sum = exponent as f64 * std::f64::consts::LN_2 + lane_sum(&mantissas);
+                let log_sum = s.product.ln();
                 let log_lik = abs + log_sum / alpha;
                 let spread: f64 = (0..n)
                     .map(|k| unmixing[(i, k)].abs() * self.abs_sums[k])
@@ -279,7 +250,7 @@ fn exp_f32<const FMA: bool>(x: F32s) -> F32s {
 fn loss_row_generic<const FMA: bool>(alpha: f32, y: &[f32], acc: &mut RowSums) {
     let minus_two_alpha = -2.0 * alpha;
     let mut abs = acc.abs;
-    let mut product = acc.product;
+    let mut product = acc.product.mantissa;
     let mut sum_e = acc.e;
     let (vectors, tail) = y.as_chunks::<LANES>();
     for group in vectors.chunks(GROUP) {
@@ -311,9 +282,9 @@ fn loss_row_generic<const FMA: bool>(alpha: f32, y: &[f32], acc: &mut RowSums) {
         sum_e[l] += e as f64;
     }
     acc.abs = abs;
-    acc.product = product;
+    acc.product.mantissa = product;
     acc.e = sum_e;
-    acc.renormalise();
+    acc.product.renormalise();
 }
 
 /// `y = a · x` in single precision for a panel (n rows of `w` samples), summing over k in
@@ -415,7 +386,7 @@ fn loss_row_avx512(alpha: f32, y: &[f32], acc: &mut RowSums) {
     let (mut abs, mut product, mut sum_e) = unsafe {
         (
             _mm512_loadu_pd(acc.abs.as_ptr()),
-            _mm512_loadu_pd(acc.product.as_ptr()),
+            _mm512_loadu_pd(acc.product.mantissa.as_ptr()),
             _mm512_loadu_pd(acc.e.as_ptr()),
         )
     };
@@ -458,7 +429,7 @@ fn loss_row_avx512(alpha: f32, y: &[f32], acc: &mut RowSums) {
     // SAFETY: as above.
     unsafe {
         _mm512_storeu_pd(acc.abs.as_mut_ptr(), abs);
-        _mm512_storeu_pd(acc.product.as_mut_ptr(), product);
+        _mm512_storeu_pd(acc.product.mantissa.as_mut_ptr(), product);
         _mm512_storeu_pd(acc.e.as_mut_ptr(), sum_e);
     }
     loss_row_generic::<true>(alpha, tail, acc)
@@ -635,9 +606,7 @@ mod tests {
             kernel(alpha, &y[..600], &mut acc);
             kernel(alpha, &y[600..], &mut acc);
             let got_abs = lane_sum(&acc.abs);
-            let exponent: i64 = acc.exponent.iter().sum();
-            let got_log =
-                exponent as f64 * std::f64::consts::LN_2 + lane_sum(&acc.product.map(f64::ln));
+            let got_log = acc.product.ln();
             let t = y.len() as f64;
             assert!(
                 (got_abs - abs).abs() <= 3.0 * EPS * abs + t * f64::EPSILON,

@@ -22,29 +22,54 @@ pub(crate) const LANES: usize = 8;
 /// far from overflowing before the product is renormalised at the end of the call.
 pub(crate) const MAX_BLOCK: usize = 4096;
 
-/// Per-row running sums of one pass, lane by lane.
+/// A running product of factors ≥ 1, lane by lane, kept from overflowing by moving each
+/// lane's binary exponent into an integer sum now and then: the logarithm of a long product
+/// for one `ln` per lane instead of one per factor.
 #[derive(Debug, Clone)]
+pub(crate) struct LaneProduct {
+    /// The products, in [1, 2) after [`LaneProduct::renormalise`].
+    pub mantissa: [f64; LANES],
+    /// Power-of-two exponents taken out of `mantissa`.
+    pub exponent: [i64; LANES],
+}
+
+impl Default for LaneProduct {
+    fn default() -> Self {
+        LaneProduct {
+            mantissa: [1.0; LANES],
+            exponent: [0; LANES],
+        }
+    }
+}
+
+impl LaneProduct {
+    /// Move each lane's binary exponent into the integer sum (exact), leaving the mantissa
+    /// in [1, 2).
+    pub fn renormalise(&mut self) {
+        const MANTISSA: u64 = (1 << 52) - 1;
+        for (p, k) in self.mantissa.iter_mut().zip(self.exponent.iter_mut()) {
+            let bits = p.to_bits();
+            *k += ((bits >> 52) & 0x7ff) as i64 - 1023;
+            *p = f64::from_bits((bits & MANTISSA) | (1023 << 52));
+        }
+    }
+
+    /// ln of the product of all lanes.
+    pub fn ln(&self) -> f64 {
+        let exponent: i64 = self.exponent.iter().sum();
+        exponent as f64 * std::f64::consts::LN_2 + lane_sum(&self.mantissa.map(f64::ln))
+    }
+}
+
+/// Per-row running sums of one pass, lane by lane.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct RowSums {
     /// Σ of the directly summed part of −log p(y) (|y| for tanh, the whole term otherwise).
     log_lik: [f64; LANES],
-    /// Running product of (1 + e^{−2α|y|}) (tanh only), kept in [1, 2) by renormalising.
-    log1p_product: [f64; LANES],
-    /// Power-of-two exponents taken out of `log1p_product`.
-    log1p_exponent: [i64; LANES],
+    /// Π (1 + e^{−2α|y|}) (tanh only).
+    log1p: LaneProduct,
     sq: [f64; LANES],
     dpsi: [f64; LANES],
-}
-
-impl Default for RowSums {
-    fn default() -> Self {
-        RowSums {
-            log_lik: [0.0; LANES],
-            log1p_product: [1.0; LANES],
-            log1p_exponent: [0; LANES],
-            sq: [0.0; LANES],
-            dpsi: [0.0; LANES],
-        }
-    }
 }
 
 /// The totals of a row's sums.
@@ -67,30 +92,12 @@ impl RowSums {
     pub fn totals(&self, density: Density) -> RowTotals {
         let mut log_lik = lane_sum(&self.log_lik);
         if let Density::Tanh { alpha } = density {
-            let exponent: i64 = self.log1p_exponent.iter().sum();
-            let mantissas: [f64; LANES] = self.log1p_product.map(f64::ln);
-            let log_sum = exponent as f64 * std::f64::consts::LN_2 + lane_sum(&mantissas);
-            log_lik += log_sum / alpha;
+            log_lik += self.log1p.ln() / alpha;
         }
         RowTotals {
             log_lik,
             sq: lane_sum(&self.sq),
             dpsi: lane_sum(&self.dpsi),
-        }
-    }
-
-    /// Move each product's binary exponent into the integer sum (exact), leaving the
-    /// mantissa in [1, 2).
-    fn renormalise(&mut self) {
-        const MANTISSA: u64 = (1 << 52) - 1;
-        for (p, k) in self
-            .log1p_product
-            .iter_mut()
-            .zip(self.log1p_exponent.iter_mut())
-        {
-            let bits = p.to_bits();
-            *k += ((bits >> 52) & 0x7ff) as i64 - 1023;
-            *p = f64::from_bits((bits & MANTISSA) | (1023 << 52));
         }
     }
 }
@@ -263,7 +270,7 @@ macro_rules! for_lane_blocks {
 #[inline(always)]
 fn tanh_loss_row<const FMA: bool>(alpha: f64, y: &[f64], acc: &mut RowSums) {
     let mut sum_abs = acc.log_lik;
-    let mut product = acc.log1p_product;
+    let mut product = acc.log1p.mantissa;
     let mut sum_sq = acc.sq;
     for_lane_blocks!(y.len(), |start, used| {
         let v = load(y, start, used);
@@ -275,9 +282,9 @@ fn tanh_loss_row<const FMA: bool>(alpha: f64, y: &[f64], acc: &mut RowSums) {
         accumulate_sq::<FMA>(&mut sum_sq, &v, used);
     });
     acc.log_lik = sum_abs;
-    acc.log1p_product = product;
+    acc.log1p.mantissa = product;
     acc.sq = sum_sq;
-    acc.renormalise();
+    acc.log1p.renormalise();
 }
 
 /// Everything for one row block under the tanh density: writes ψ, ψ' (and y²), adds to the
@@ -286,7 +293,7 @@ fn tanh_loss_row<const FMA: bool>(alpha: f64, y: &[f64], acc: &mut RowSums) {
 fn tanh_score_row<const FMA: bool>(alpha: f64, y: &[f64], out: RowOut<'_>, acc: &mut RowSums) {
     let RowOut { psi, dpsi, mut sq } = out;
     let mut sum_abs = acc.log_lik;
-    let mut product = acc.log1p_product;
+    let mut product = acc.log1p.mantissa;
     let mut sum_sq = acc.sq;
     let mut sum_dpsi = acc.dpsi;
     for_lane_blocks!(y.len(), |start, used| {
@@ -312,10 +319,10 @@ fn tanh_score_row<const FMA: bool>(alpha: f64, y: &[f64], out: RowOut<'_>, acc: 
         accumulate(&mut sum_dpsi, &d, used);
     });
     acc.log_lik = sum_abs;
-    acc.log1p_product = product;
+    acc.log1p.mantissa = product;
     acc.sq = sum_sq;
     acc.dpsi = sum_dpsi;
-    acc.renormalise();
+    acc.log1p.renormalise();
 }
 
 /// Per-sample terms of the densities without a logarithm: (−log p, ψ, ψ').

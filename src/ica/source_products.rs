@@ -91,9 +91,31 @@ fn prefetch_ahead(x: &[f64], n: usize, x_stride: usize, t: usize, w: usize) {
     }
 }
 
+/// Ask for `count` cache lines of `next` from line `first` (those inside it), into L2.
+#[inline(always)]
+fn prefetch_lines(next: &[f64], first: usize, count: usize) {
+    const LINE: usize = 8; // doubles per 64-byte line
+    for line in first..first + count {
+        let at = line * LINE;
+        if at >= next.len() {
+            return;
+        }
+        let _p = next[at..].as_ptr();
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch is only a hint; `_p` points into `next`.
+        unsafe {
+            use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
+            _mm_prefetch::<_MM_HINT_T1>(_p.cast());
+        }
+    }
+}
+
 /// `y[i][t] = Σ_k a[i][k]·x[k][t]` for t < w (`x` starts at the block's first sample).
 /// Tiles of samples outside, rows inside, so that a tile's n rows of `x` are read from L1.
+/// `next` (the next panel, or empty) is prefetched a slice per tile: on data far larger
+/// than the caches the product otherwise waits for memory at the start of every panel.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn unmix_generic<const FMA: bool>(
     a: &[f64],
     n: usize,
@@ -102,11 +124,14 @@ fn unmix_generic<const FMA: bool>(
     y: &mut [f64],
     y_stride: usize,
     w: usize,
+    next: &[f64],
 ) {
     let tile = UNMIX_VECTORS * LANES;
     let full = w - w % tile;
-    for t in (0..full).step_by(tile) {
+    let lines_per_tile = next.len().div_ceil(8).div_ceil((full / tile).max(1));
+    for (j, t) in (0..full).step_by(tile).enumerate() {
         prefetch_ahead(x, n, x_stride, t + PREFETCH_DISTANCE, w);
+        prefetch_lines(next, j * lines_per_tile, lines_per_tile);
         let mut i0 = 0;
         while i0 < n {
             let rows = (n - i0).min(ROW_TILE);
@@ -143,8 +168,9 @@ fn unmix_avx512(
     y: &mut [f64],
     y_stride: usize,
     w: usize,
+    next: &[f64],
 ) {
-    unmix_generic::<true>(a, n, x, x_stride, y, y_stride, w)
+    unmix_generic::<true>(a, n, x, x_stride, y, y_stride, w, next)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -158,13 +184,15 @@ fn unmix_avx2(
     y: &mut [f64],
     y_stride: usize,
     w: usize,
+    next: &[f64],
 ) {
-    unmix_generic::<true>(a, n, x, x_stride, y, y_stride, w)
+    unmix_generic::<true>(a, n, x, x_stride, y, y_stride, w, next)
 }
 
 /// `y[.., ..w] = a · x` for a square `a` (n × n, standard layout), a panel `x` (n rows of
-/// `w` samples, row stride `w`) and `y` (n × ≥ w, standard layout).
-pub(crate) fn unmix_block(a: &Array2<f64>, x: &[f64], y: &mut Array2<f64>, w: usize) {
+/// `w` samples, row stride `w`) and `y` (n × ≥ w, standard layout); `next` is the panel
+/// read after this one (empty if none), prefetched meanwhile.
+pub(crate) fn unmix_block(a: &Array2<f64>, x: &[f64], y: &mut Array2<f64>, w: usize, next: &[f64]) {
     let n = a.nrows();
     assert!(
         a.ncols() == n && x.len() == n * w && y.nrows() == n && w <= y.ncols(),
@@ -176,11 +204,11 @@ pub(crate) fn unmix_block(a: &Array2<f64>, x: &[f64], y: &mut Array2<f64>, w: us
     match isa() {
         // SAFETY: `isa` checked that the CPU has the features these variants enable.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { unmix_avx512(a, n, x, x_stride, y, y_stride, w) },
+        Isa::Avx512 => unsafe { unmix_avx512(a, n, x, x_stride, y, y_stride, w, next) },
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { unmix_avx2(a, n, x, x_stride, y, y_stride, w) },
-        _ => unmix_generic::<false>(a, n, x, x_stride, y, y_stride, w),
+        Isa::Avx2 => unsafe { unmix_avx2(a, n, x, x_stride, y, y_stride, w, next) },
+        _ => unmix_generic::<false>(a, n, x, x_stride, y, y_stride, w, next),
     }
 }
 
@@ -456,7 +484,7 @@ mod tests {
             let a = pseudo(n, n, 0.71);
             let w = t;
             let mut y = Array2::zeros((n, w + 5));
-            unmix_block(&a, x.as_slice().expect("standard layout"), &mut y, w);
+            unmix_block(&a, x.as_slice().expect("standard layout"), &mut y, w, &[]);
             for i in 0..n {
                 for tt in 0..w {
                     let s: f64 = (0..n).map(|k| a[(i, k)] * x[(k, tt)]).sum();

@@ -3,9 +3,11 @@
 //!
 //! Requirement: a Picard fit holds at most 1.5× the float64 data on top of the data itself
 //! (MNE's `ICA.fit` reaches about 5×). Our fit keeps one n_components × samples buffer (the
-//! whitened scores; Picard recomputes the sources from them block by block) plus fixed-size
-//! blocks, so for 20 of 64 channels it needs about 0.35× the data. The test asserts 0.45×:
-//! a second n_components × samples buffer (0.31× here) would break it.
+//! whitened scores; Picard recomputes the sources from them block by block), its
+//! single-precision copy for screening line-search trials (half the size; kept only up to
+//! 64 MiB) and fixed-size blocks, so for 20 of 64 channels it needs about 0.48× the data.
+//! The test asserts 0.55×: a second double-precision n_components × samples buffer (0.31×
+//! here) would break it.
 //!
 //! Not counted: faer's matrix products (private-gemm-x86) allocate, on a thread's first
 //! product, a packing workspace of twice the L3 cache size that the thread keeps for good
@@ -125,8 +127,8 @@ fn picard_fit_peak_memory_is_within_one_and_a_half_times_the_data() {
     );
     assert!(d.n_iter > 1);
     assert!(
-        ratio <= 0.45,
+        ratio <= 0.55,
         "a Picard fit held {ratio:.2} × the data (one n_components × samples buffer is \
-         0.31 ×; limit 0.45 ×, requirement 1.5 ×)"
+         0.31 ×, its single-precision copy 0.16 ×; limit 0.55 ×, requirement 1.5 ×)"
     );
 }

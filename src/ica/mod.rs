@@ -5,6 +5,8 @@
 //! Pure functions on ndarray (products through faer, sequential): no I/O, no stage logic.
 //! Same data, same parameters, same seed ⇒ bit-identical decomposition.
 
+mod axis_signs;
+mod block_kernels;
 pub mod decomposition;
 pub mod fastica;
 pub mod infomax;

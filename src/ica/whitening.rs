@@ -18,6 +18,8 @@
 use ndarray::{Array1, Array2, ArrayView2, s};
 
 use super::IcaError;
+use super::axis_signs::AxisSigns;
+use super::block_kernels::{Isa, centre, max_abs, sum_and_centre};
 use super::linalg::{eigh, gemm_into, gram_lower_into, matmul};
 
 /// Relative variance below which a principal axis is rounding noise. The Gram matrix's
@@ -85,136 +87,6 @@ pub(crate) fn fit_pca_whitened_with_gram(
     request: ComponentCount,
 ) -> Result<FittedPca, IcaError> {
     fit_pca_impl(data, Some(request))
-}
-
-/// Which compiled variant of the per-block kernels this CPU runs. The kernels use no fused
-/// multiply-add and fixed lane counts, so every variant gives the same bits; the wide ones
-/// are only faster (the baseline build is SSE2).
-#[derive(Clone, Copy)]
-enum Isa {
-    Avx512,
-    Avx2,
-    Baseline,
-}
-
-impl Isa {
-    fn detect() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                return Isa::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                return Isa::Avx2;
-            }
-        }
-        Isa::Baseline
-    }
-}
-
-/// `fn $name(isa, args) -> ret` calling the `#[inline(always)]` function `$body` compiled
-/// for the CPU features `isa` names (code inlined into a `#[target_feature]` function is
-/// compiled for those features; code that is not stays baseline).
-macro_rules! per_isa {
-    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty = $body:ident) => {
-        $(#[$doc])*
-        fn $name(isa: Isa, $($arg: $ty),*) -> $ret {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                fn avx512($($arg: $ty),*) -> $ret {
-                    $body($($arg),*)
-                }
-                #[target_feature(enable = "avx2")]
-                fn avx2($($arg: $ty),*) -> $ret {
-                    $body($($arg),*)
-                }
-                match isa {
-                    // SAFETY: `Isa::detect` picked this variant because the CPU has AVX-512F.
-                    Isa::Avx512 => return unsafe { avx512($($arg),*) },
-                    // SAFETY: as above, AVX2.
-                    Isa::Avx2 => return unsafe { avx2($($arg),*) },
-                    Isa::Baseline => {}
-                }
-            }
-            let _ = isa;
-            $body($($arg),*)
-        }
-    };
-}
-
-/// Running sums per lane: 32 lanes are four AVX-512 (eight AVX2) independent additions in
-/// flight, enough to hide the adder's latency.
-const LANES: usize = 32;
-
-/// Σ `values` over 32 lanes, the lanes then added pairwise: a fixed order, so the same bits
-/// on every CPU.
-#[inline(always)]
-fn sum_lanes(values: &[f64]) -> f64 {
-    let mut lanes = [0.0f64; LANES];
-    let chunks = values.chunks_exact(LANES);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for l in 0..LANES {
-            lanes[l] += c[l];
-        }
-    }
-    for (l, &x) in rest.iter().enumerate() {
-        lanes[l] += x;
-    }
-    let mut width = LANES;
-    while width > 1 {
-        width /= 2;
-        for l in 0..width {
-            lanes[l] += lanes[l + width];
-        }
-    }
-    lanes[0]
-}
-
-/// `out = src - mean(src)`; returns `(Σ src, mean)`.
-#[inline(always)]
-fn sum_and_centre_body(src: &[f64], out: &mut [f64]) -> (f64, f64) {
-    let sum = sum_lanes(src);
-    let mean = sum / src.len() as f64;
-    for (o, &x) in out.iter_mut().zip(src) {
-        *o = x - mean;
-    }
-    (sum, mean)
-}
-
-/// `out = src - m`.
-#[inline(always)]
-fn centre_body(src: &[f64], m: f64, out: &mut [f64]) {
-    for (o, &x) in out.iter_mut().zip(src) {
-        *o = x - m;
-    }
-}
-
-/// Largest |x| over `values` (exact in any order). The values are finite (checked in the
-/// first pass), so a plain comparison is the maximum (no NaN handling needed).
-#[inline(always)]
-fn max_abs_body(values: &[f64]) -> f64 {
-    // |x| for finite x orders as its bit pattern (sign bit cleared) does as an unsigned
-    // integer, and an integer maximum is a reduction the compiler vectorises as it is.
-    const MAGNITUDE: u64 = !(1 << 63);
-    let bits = values
-        .iter()
-        .fold(0u64, |m, &x| m.max(x.to_bits() & MAGNITUDE));
-    f64::from_bits(bits)
-}
-
-per_isa! {
-    /// `out = src - mean(src)`; returns `(Σ src, mean)`.
-    fn sum_and_centre(src: &[f64], out: &mut [f64]) -> (f64, f64) = sum_and_centre_body
-}
-per_isa! {
-    /// `out = src - m`.
-    fn centre(src: &[f64], m: f64, out: &mut [f64]) -> () = centre_body
-}
-per_isa! {
-    /// Largest |x| over `values`.
-    fn max_abs(values: &[f64]) -> f64 = max_abs_body
 }
 
 /// Samples per block: the centred block and its scores (each n_channels × BLOCK) stay in
@@ -371,15 +243,20 @@ fn fit_pca_impl(
     // Pass 2, svd_flip: orient each axis so that its largest-magnitude score is positive.
     // The first `n_whiten` axes' scores are computed already whitened, straight into the
     // output (weights v_k / (pre_whitener · sd_k), on data centred on the raw channel
-    // means); the others only for their sign (a positive scale does not move the maximum).
-    let mut weights = pca.components.clone();
-    for (k, mut row) in weights.outer_iter_mut().take(n_whiten).enumerate() {
+    // means; a positive scale does not move the maximum); the others are only searched for
+    // the position of their largest score (`AxisSigns`).
+    let mut weights = pca.components.slice(s![..n_whiten, ..]).to_owned();
+    for (k, mut row) in weights.outer_iter_mut().enumerate() {
         let f = 1.0 / (pre_whitener * pca.explained_variance[k].sqrt());
         row.mapv_inplace(|v| v * f);
     }
     let mut whitened = Array2::<f64>::zeros((n_whiten, n_t));
-    let mut rest = Array2::<f64>::zeros((n_keep - n_whiten, block_len));
-    let mut best = vec![(0.0f64, 1.0f64); n_keep];
+    let mut best = vec![(0.0f64, 1.0f64); n_whiten];
+    let mut other_signs = AxisSigns::new(
+        pca.components.slice(s![n_whiten.., ..]),
+        1.0 / pre_whitener,
+        block_len,
+    );
     for start in (0..n_t).step_by(block_len) {
         let stop = (start + block_len).min(n_t);
         let mut blk = block.slice_mut(s![.., ..stop - start]);
@@ -391,26 +268,10 @@ fn fit_pca_impl(
             centre(isa, src, channel_mean[c], out);
         }
         let mut z = whitened.slice_mut(s![.., start..stop]);
-        let mut r = rest.slice_mut(s![.., ..stop - start]);
         if n_whiten > 0 {
-            gemm_into(
-                z.view_mut(),
-                weights.slice(s![..n_whiten, ..]),
-                blk.view(),
-                1.0,
-                false,
-            );
+            gemm_into(z.view_mut(), weights.view(), blk.view(), 1.0, false);
         }
-        if n_keep > n_whiten {
-            gemm_into(
-                r.view_mut(),
-                weights.slice(s![n_whiten.., ..]),
-                blk.view(),
-                1.0,
-                false,
-            );
-        }
-        for (k, row) in z.outer_iter().chain(r.outer_iter()).enumerate() {
+        for (k, row) in z.outer_iter().enumerate() {
             let row = row
                 .to_slice()
                 .expect("rows of a block of a standard-layout array are contiguous");
@@ -424,21 +285,25 @@ fn fit_pca_impl(
                 best[k] = (block_max, if v < 0.0 { -1.0 } else { 1.0 });
             }
         }
+        other_signs.observe(blk.view());
     }
-    for (k, (_, sign)) in best.iter().enumerate() {
-        if *sign < 0.0 {
+    let signs = best
+        .iter()
+        .map(|&(_, sign)| sign)
+        .chain(other_signs.signs());
+    for (k, sign) in signs.enumerate() {
+        if sign < 0.0 {
             pca.components.row_mut(k).mapv_inplace(|x| -x);
-            weights.row_mut(k).mapv_inplace(|x| -x);
             if k < n_whiten {
+                weights.row_mut(k).mapv_inplace(|x| -x);
                 whitened.row_mut(k).mapv_inplace(|x| -x);
             }
         }
     }
     // Z Zᵀ = W (X_c X_cᵀ) Wᵀ with X_c the data centred on the raw means: the pre-whitened
     // Gram is X_c X_cᵀ / pre_whitener², and the weights already carry 1 / pre_whitener.
-    let w = weights.slice(s![..n_whiten, ..]);
-    let wg = matmul(w, gram.view());
-    let whitened_gram = matmul(wg.view(), w.t()) * (pre_whitener * pre_whitener);
+    let wg = matmul(weights.view(), gram.view());
+    let whitened_gram = matmul(wg.view(), weights.t()) * (pre_whitener * pre_whitener);
     Ok(FittedPca {
         pca,
         whitened,

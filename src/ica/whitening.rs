@@ -480,8 +480,8 @@ mod tests {
         let pw = var.sqrt();
         assert!(((pca.pre_whitener - pw) / pw).abs() < 1e-13);
         let means: Vec<f64> = x.outer_iter().map(|r| r.sum() / n_t as f64).collect();
-        for c in 0..n_ch {
-            assert!((pca.mean[c] - means[c] / pw).abs() < 1e-12 * (means[c] / pw).abs());
+        for (&ours, &m) in pca.mean.iter().zip(&means) {
+            assert!((ours - m / pw).abs() < 1e-12 * (m / pw).abs());
         }
         // Σ explained variance = trace of the centred, pre-whitened covariance.
         let trace: f64 = (0..n_ch)

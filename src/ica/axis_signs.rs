@@ -74,9 +74,12 @@ impl AxisSigns {
         }
         // |fl32(w̃·x̃) − w·x| ≤ (2u + u²)·Σ|w_c x_c| (rounding w and x) + γ_n·Σ|w̃_c x̃_c|
         // (the sum, in any order, fused or not), and Σ|w_c x_c| ≤ ‖w‖‖x‖ = ‖x‖ for a unit
-        // axis: (n + 4)·u·max‖x_t‖ covers both with room for the norm's own rounding.
+        // axis: (n + 4)·u·max‖x_t‖ covers both with room for the norm's own rounding (and
+        // the double-precision rescoring's). Values or products below f32's normal range
+        // lose relative precision: their absolute errors are below (n + 1) · MIN_POSITIVE.
         let max_norm = norms2.iter().fold(0.0f64, |a, &b| a.max(b)).sqrt();
-        let bound = (n_ch as f64 + 4.0) * U32 * max_norm * (1.0 + 1e-6);
+        let bound = (n_ch as f64 + 4.0) * U32 * max_norm * (1.0 + 1e-6)
+            + (n_ch as f64 + 1.0) * f32::MIN_POSITIVE as f64;
         let mut sc = self.scores32.slice_mut(s![.., ..len]);
         faer::linalg::matmul::matmul(
             sc.view_mut().into_faer(),

@@ -14,6 +14,15 @@
 //! 4. `rank`: the number of axes whose variance is above `RANK_RTOL × largest variance`.
 //!    Average-referenced or interpolated EEG has exact linear dependencies; the axes beyond
 //!    the rank carry only rounding noise and must never become ICA components.
+//!
+//! Two passes over the data, block by block (nothing of the data's size is copied):
+//! 1. channel sums and the Gram matrix of the centred data (each block centred on its own
+//!    means, the blocks combined with their means' spread: exact algebra, no cancellation);
+//!    the pre-whitener follows from the Gram's trace and the channel means, and the
+//!    eigendecomposition of the Gram gives the axes and variances;
+//! 2. the whitened scores of the requested components, straight into the output, and the
+//!    position of every axis's largest score for its sign (screened in single precision
+//!    for the axes that are not whitened, see `axis_signs`).
 
 use ndarray::{Array1, Array2, ArrayView2, s};
 
@@ -60,8 +69,8 @@ pub fn fit_pca(data: ArrayView2<f64>) -> Result<Pca, IcaError> {
 }
 
 /// [`fit_pca`], the number of components for `request` ([`Pca::choose_n_components`]) and
-/// the whitened scores of that many components ([`Pca::whitened`]), from one pass less over
-/// the data: the scores come out of the pass that orients the axes.
+/// the whitened scores of that many components ([`Pca::whitened`]), with no pass of its own
+/// over the data: the scores come out of the pass that orients the axes.
 pub fn fit_pca_whitened(
     data: ArrayView2<f64>,
     request: ComponentCount,

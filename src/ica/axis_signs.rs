@@ -155,16 +155,21 @@ mod tests {
 
     /// Against plain double-precision scores of every sample, with the cases single
     /// precision cannot decide: a near-tie of opposite signs (1e-12 apart, far below f32's
-    /// resolution) and an axis orthogonal to the data (every score is rounding noise).
+    /// resolution) and an axis along which the data are 1e-9 of their spread (every sample
+    /// is within the single-precision bound: the whole row is rescored).
     #[test]
     fn signs_match_a_double_precision_argmax() {
         let (n_ch, n_t, block_len) = (8, 3000, 256);
         let mut rng = Rng::new(11);
         let mut x = Array2::from_shape_simple_fn((n_ch, n_t), || rng.normal());
-        // the last channel copies the first, so (e_0 − e_last)/√2 is a null axis
-        let first = x.row(0).to_owned();
-        x.row_mut(n_ch - 1).assign(&first);
+        // the last channel nearly copies the first: (e_0 − e_last)/√2 is a nearly null axis
+        for t in 0..n_t {
+            x[(n_ch - 1, t)] = x[(0, t)] + 1e-9 * rng.normal();
+        }
         let mut axes = Array2::from_shape_simple_fn((4, n_ch), || rng.normal());
+        // axis 0 is orthogonal to the nearly null axis, so the near-tie built along it
+        // below leaves that axis's scores alone
+        axes[(0, n_ch - 1)] = axes[(0, 0)];
         axes.row_mut(3).fill(0.0);
         axes[(3, 0)] = std::f64::consts::FRAC_1_SQRT_2;
         axes[(3, n_ch - 1)] = -std::f64::consts::FRAC_1_SQRT_2;
@@ -172,20 +177,16 @@ mod tests {
             let norm = row.dot(&row).sqrt();
             row /= norm;
         }
-        // axis 0: sample 2900 gets the negated score of sample 100, 1e-12 larger in size
+        // axis 0: sample 100 scores +10, sample 2900 scores −10·(1 + 1e-12)
         let score = |x: &Array2<f64>, k: usize, t: usize| axes.row(k).dot(&x.column(t));
-        let peak = 10.0;
-        let s100 = score(&x, 0, 100);
-        for c in 0..n_ch {
-            let shift = (peak - s100) * axes[(0, c)];
-            x[(c, 100)] += shift;
-        }
-        let target = -peak * (1.0 + 1e-12);
-        let s2900 = score(&x, 0, 2900);
-        for c in 0..n_ch {
-            x[(c, 2900)] += (target - s2900) * axes[(0, c)];
+        for (t, target) in [(100, 10.0), (2900, -10.0 * (1.0 + 1e-12))] {
+            let shift = target - score(&x, 0, t);
+            for c in 0..n_ch {
+                x[(c, t)] += shift * axes[(0, c)];
+            }
         }
         assert!(score(&x, 0, 2900).abs() > score(&x, 0, 100).abs());
+        assert_eq!(score(&x, 0, 2900) as f32, -(score(&x, 0, 100) as f32));
 
         let scale = 0.5;
         let mut search = AxisSigns::new(axes.view(), scale, block_len);

@@ -8,12 +8,14 @@
 //!   160 Hz), each read with our EDF reader, average-referenced and band-passed 1–40 Hz
 //!   (our MNE-equivalent FIR, per run as MNE filters concatenated runs), then concatenated.
 //!   `ica_mne.py` prepares them the same way with MNE.
+//! - `pca_whiten_*`: the PCA stage alone (`fit_pca_whitened`, 20 components) on the same
+//!   two arrays: pre-whitener, Gram, eigendecomposition, svd_flip signs, whitened scores.
 
 use std::path::{Path, PathBuf};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use eegclean::dsp::FirSpec;
-use eegclean::ica::{ComponentCount, Method, PicardParams, fit};
+use eegclean::ica::{ComponentCount, Method, PicardParams, fit, fit_pca_whitened};
 use eegclean::io::edf::EdfReader;
 use ndarray::{Array2, Axis, Ix2};
 
@@ -65,12 +67,32 @@ fn concatenated_runs() -> Array2<f64> {
     ndarray::concatenate(Axis(1), &views).expect("runs with the same channels")
 }
 
-fn bench_picard(c: &mut Criterion) {
-    let s001r04 = eegclean::io::npy::read_f64(shared().join("ref/mne-S001R04/filtered_uV.npy"))
+fn s001r04() -> Array2<f64> {
+    eegclean::io::npy::read_f64(shared().join("ref/mne-S001R04/filtered_uV.npy"))
         .expect("filtered_uV.npy from ../shared/ref")
         .into_dimensionality::<Ix2>()
         .expect("2-D")
-        * 1e-6;
+        * 1e-6
+}
+
+fn bench_pca(c: &mut Criterion) {
+    let s001r04 = s001r04();
+    let long = concatenated_runs();
+    let mut g = c.benchmark_group("ica");
+    g.sample_size(20);
+    for (name, x) in [
+        ("pca_whiten_s001r04_20c", &s001r04),
+        ("pca_whiten_s001_r01_r08_20c", &long),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| fit_pca_whitened(x.view(), ComponentCount::Count(20)).expect("PCA"))
+        });
+    }
+    g.finish();
+}
+
+fn bench_picard(c: &mut Criterion) {
+    let s001r04 = s001r04();
     let long = concatenated_runs();
     let method = Method::Picard(PicardParams::default());
     let mut g = c.benchmark_group("ica");
@@ -94,5 +116,5 @@ fn bench_picard(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_picard);
+criterion_group!(benches, bench_pca, bench_picard);
 criterion_main!(benches);

@@ -5,6 +5,8 @@
 //! Pure functions on ndarray (products through faer, sequential): no I/O, no stage logic.
 //! Same data, same parameters, same seed ⇒ bit-identical decomposition.
 
+mod axis_signs;
+mod block_kernels;
 pub mod decomposition;
 pub mod fastica;
 pub mod infomax;
@@ -98,11 +100,15 @@ pub fn fit(
     method: &Method,
     seed: u64,
 ) -> Result<Decomposition, IcaError> {
-    let (pca, whitened) = fit_pca_whitened(data, n_components)?;
+    // With the Gram matrix of the whitened scores: the sources' energies for the sorting
+    // below come from it, so Picard may overwrite the scores instead of the fit keeping a
+    // copy.
+    let whitening::FittedPca {
+        pca,
+        whitened,
+        whitened_gram: scores_gram,
+    } = whitening::fit_pca_whitened_with_gram(data, n_components)?;
     let n = whitened.nrows();
-    // Gram matrix of the whitened scores: the sources' energies for the sorting below come
-    // from it, so Picard may overwrite the scores instead of the fit keeping a copy.
-    let scores_gram = linalg::matmul_bt(whitened.view(), whitened.view());
     let mut rng = Rng::new(seed);
     let out = match method {
         // MNE's own start for this seed, so that the fit follows MNE's iterates.

@@ -14,15 +14,22 @@
 //! 4. `rank`: the number of axes whose variance is above `RANK_RTOL × largest variance`.
 //!    Average-referenced or interpolated EEG has exact linear dependencies; the axes beyond
 //!    the rank carry only rounding noise and must never become ICA components.
+//!
+//! Two passes over the data, block by block (nothing of the data's size is copied):
+//! 1. channel sums and the Gram matrix of the centred data (each block centred on its own
+//!    means, the blocks combined with their means' spread: exact algebra, no cancellation);
+//!    the pre-whitener follows from the Gram's trace and the channel means, and the
+//!    eigendecomposition of the Gram gives the axes and variances;
+//! 2. the whitened scores of the requested components, straight into the output, and the
+//!    position of every axis's largest score for its sign (screened in single precision
+//!    for the axes that are not whitened, see `axis_signs`).
 
 use ndarray::{Array1, Array2, ArrayView2, s};
 
 use super::IcaError;
+use super::axis_signs::AxisSigns;
+use super::block_kernels::{Isa, centre, max_abs, sum_and_centre};
 use super::linalg::{eigh, gemm_into, gram_lower_into, matmul};
-
-/// Samples processed per block, so no full-size copy of the data is ever made. Fixed, so the
-/// summation order (and every bit of the result) does not depend on anything else.
-const CHUNK: usize = 4096;
 
 /// Relative variance below which a principal axis is rounding noise. The Gram matrix's
 /// eigenvalues carry an absolute error of about `n_channels · eps · λ_max`; a margin of
@@ -58,70 +65,68 @@ pub struct Pca {
 
 /// Fit the pre-whitener and the PCA to `data` (n_channels × n_samples).
 pub fn fit_pca(data: ArrayView2<f64>) -> Result<Pca, IcaError> {
-    fit_pca_impl(data, None).map(|(pca, _)| pca)
+    fit_pca_impl(data, None).map(|fitted| fitted.pca)
 }
 
 /// [`fit_pca`], the number of components for `request` ([`Pca::choose_n_components`]) and
-/// the whitened scores of that many components ([`Pca::whitened`]), from one pass less over
-/// the data: the scores come out of the pass that orients the axes.
+/// the whitened scores of that many components ([`Pca::whitened`]), with no pass of its own
+/// over the data: the scores come out of the pass that orients the axes.
 pub fn fit_pca_whitened(
     data: ArrayView2<f64>,
     request: ComponentCount,
 ) -> Result<(Pca, Array2<f64>), IcaError> {
-    let (pca, whitened) = fit_pca_impl(data, Some(request))?;
-    let whitened = whitened.ok_or(IcaError::Decomposition("PCA whitening"))?;
-    Ok((pca, whitened))
+    let fitted = fit_pca_impl(data, Some(request))?;
+    Ok((fitted.pca, fitted.whitened))
 }
 
-/// Σ f(x) over `values` with eight running sums (a fixed order, so the same bits every
-/// time), which the compiler can vectorise where a single running sum could not be.
-fn sum_in_lanes(values: &[f64], f: impl Fn(f64) -> f64) -> f64 {
-    let mut lanes = [0.0f64; 8];
-    let chunks = values.chunks_exact(8);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for l in 0..8 {
-            lanes[l] += f(c[l]);
+/// What [`fit_pca_impl`] returns: the PCA, the whitened scores of the requested components
+/// (none without a request) and their Gram matrix `whitened · whitenedᵀ`.
+pub(crate) struct FittedPca {
+    pub pca: Pca,
+    pub whitened: Array2<f64>,
+    /// `whitened · whitenedᵀ`, from the channel Gram matrix (`Z Zᵀ = W G Wᵀ` for
+    /// `Z = W X_c`) instead of a product over every sample.
+    pub whitened_gram: Array2<f64>,
+}
+
+/// [`fit_pca_whitened`] and the whitened scores' Gram matrix (for the components' energies
+/// in [`super::fit`]).
+pub(crate) fn fit_pca_whitened_with_gram(
+    data: ArrayView2<f64>,
+    request: ComponentCount,
+) -> Result<FittedPca, IcaError> {
+    fit_pca_impl(data, Some(request))
+}
+
+/// Samples per block: the centred block and its scores (each n_channels × BLOCK) stay in
+/// the core's L2 cache between the copy, the product and the scan. Fixed, so the summation
+/// order (and every bit of the result) depends on nothing else.
+const BLOCK: usize = 1024;
+
+/// Row `c` of `data` over `start..stop` as a slice, copied into `tmp` only if the view's
+/// rows are not contiguous.
+fn row_segment<'a>(
+    data: &'a ArrayView2<'a, f64>,
+    c: usize,
+    start: usize,
+    stop: usize,
+    tmp: &'a mut Vec<f64>,
+) -> &'a [f64] {
+    let row = data.row(c);
+    match row.to_slice() {
+        Some(s) => &s[start..stop],
+        None => {
+            tmp.clear();
+            tmp.extend(row.slice(s![start..stop]).iter());
+            tmp
         }
     }
-    for (l, &x) in rest.iter().enumerate() {
-        lanes[l] += f(x);
-    }
-    ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
-        + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
-}
-
-/// Largest |x| over `values` (exact in any order).
-fn max_abs(values: &[f64]) -> f64 {
-    let mut lanes = [0.0f64; 8];
-    let chunks = values.chunks_exact(8);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for l in 0..8 {
-            lanes[l] = lanes[l].max(c[l].abs());
-        }
-    }
-    for (l, &x) in rest.iter().enumerate() {
-        lanes[l] = lanes[l].max(x.abs());
-    }
-    lanes.iter().fold(0.0f64, |a, &b| a.max(b))
-}
-
-/// Σ over every value of `data` of `f(value)`, row by row.
-fn sum_all(data: ArrayView2<f64>, f: impl Fn(f64) -> f64 + Copy) -> f64 {
-    data.rows()
-        .into_iter()
-        .map(|row| match row.as_slice() {
-            Some(s) => sum_in_lanes(s, f),
-            None => sum_in_lanes(&row.to_vec(), f),
-        })
-        .sum()
 }
 
 fn fit_pca_impl(
     data: ArrayView2<f64>,
     request: Option<ComponentCount>,
-) -> Result<(Pca, Option<Array2<f64>>), IcaError> {
+) -> Result<FittedPca, IcaError> {
     let (n_ch, n_t) = data.dim();
     if n_ch == 0 {
         return Err(IcaError::NoChannels);
@@ -133,31 +138,73 @@ fn fit_pca_impl(
             n_components: 0,
         });
     }
-    // Per-channel sums, in one pass that also checks the values: a sum is finite only if
-    // every term is (NaN and ±inf propagate), so only a non-finite sum needs the search for
-    // the culprit (which finds none if finite values merely overflowed the sum).
-    let row_sums: Vec<f64> = data
-        .rows()
-        .into_iter()
-        .map(|row| match row.as_slice() {
-            Some(s) => sum_in_lanes(s, |x| x),
-            None => sum_in_lanes(&row.to_vec(), |x| x),
-        })
-        .collect();
-    let grand_sum: f64 = row_sums.iter().sum();
-    if !grand_sum.is_finite()
-        && let Some(((ch, t), v)) = data.indexed_iter().find(|(_, v)| !v.is_finite())
-    {
-        return Err(IcaError::NonFinite {
-            channel: ch,
-            sample: t,
-            value: *v,
-        });
+    let isa = Isa::detect();
+    let block_len = BLOCK.min(n_t);
+    let n_blocks = n_t.div_ceil(block_len);
+    let mut block = Array2::<f64>::zeros((n_ch, block_len));
+    let mut tmp = Vec::new();
+
+    // Pass 1: per-channel sums and the Gram matrix of the centred data, in one pass. Each
+    // block is centred on its own channel means and its Gram accumulated (lower triangle);
+    // the block means' spread around the overall means is added afterwards (Chan et al.'s
+    // pairwise update: Σ_b [G_b + n_b (m_b − m)(m_b − m)ᵀ]). Exact algebra, and every term
+    // is a sum of squares of centred values, so nothing cancels even for data far from
+    // zero mean. A sum is finite only if every term is (NaN and ±inf propagate), so only a
+    // non-finite sum needs the search for the culprit (which finds none if finite values
+    // merely overflowed the sum).
+    let mut row_sums = vec![0.0f64; n_ch];
+    let mut block_means = Array2::<f64>::zeros((n_blocks, n_ch));
+    let mut gram = Array2::<f64>::zeros((n_ch, n_ch));
+    for (b, start) in (0..n_t).step_by(block_len).enumerate() {
+        let stop = (start + block_len).min(n_t);
+        let mut blk = block.slice_mut(s![.., ..stop - start]);
+        for (c, mut out) in blk.outer_iter_mut().enumerate() {
+            let src = row_segment(&data, c, start, stop, &mut tmp);
+            let out = out
+                .as_slice_mut()
+                .expect("rows of a block of a standard-layout array are contiguous");
+            let (sum, mean) = sum_and_centre(isa, src, out);
+            row_sums[c] += sum;
+            block_means[(b, c)] = mean;
+        }
+        if row_sums.iter().any(|v| !v.is_finite())
+            && let Some(((ch, t), v)) = data.indexed_iter().find(|(_, v)| !v.is_finite())
+        {
+            return Err(IcaError::NonFinite {
+                channel: ch,
+                sample: t,
+                value: *v,
+            });
+        }
+        gram_lower_into(gram.view_mut(), blk.view(), true);
     }
-    // Population std over every value, two passes for accuracy.
+    let channel_mean: Vec<f64> = row_sums.iter().map(|&s| s / n_t as f64).collect();
+    for (b, means) in block_means.outer_iter().enumerate() {
+        let n_b = ((b + 1) * block_len).min(n_t) - b * block_len;
+        let d: Vec<f64> = means
+            .iter()
+            .zip(&channel_mean)
+            .map(|(&m_b, &m)| m_b - m)
+            .collect();
+        for i in 0..n_ch {
+            let w = n_b as f64 * d[i];
+            for j in 0..=i {
+                gram[(i, j)] += w * d[j];
+            }
+        }
+    }
+
+    // The pre-whitener: population std over every value (MNE's `_compute_pre_whitener`).
+    // Σ (x − grand mean)² = Σ_c Σ_t (x_ct − m_c)² + n_t Σ_c (m_c − grand mean)²: the Gram's
+    // trace plus the channel means' spread, no separate pass and no cancellation.
     let total = (n_ch * n_t) as f64;
-    let grand_mean = grand_sum / total;
-    let var = sum_all(data, |x| (x - grand_mean) * (x - grand_mean)) / total;
+    let grand_mean = row_sums.iter().sum::<f64>() / total;
+    let spread: f64 = channel_mean
+        .iter()
+        .map(|&m| (m - grand_mean) * (m - grand_mean))
+        .sum();
+    let trace: f64 = (0..n_ch).map(|c| gram[(c, c)]).sum();
+    let var = (trace + n_t as f64 * spread) / total;
     let pre_whitener = var.sqrt();
     if pre_whitener == 0.0 || !pre_whitener.is_finite() {
         return Err(IcaError::ConstantData);
@@ -166,20 +213,13 @@ fn fit_pca_impl(
         .iter()
         .map(|&s| s / n_t as f64 / pre_whitener)
         .collect();
-
-    // Gram matrix of the centred, pre-whitened data, accumulated block by block (lower
-    // triangle only, then mirrored: it is symmetric by construction).
-    let mut gram = Array2::<f64>::zeros((n_ch, n_ch));
-    let mut block = Array2::<f64>::zeros((n_ch, CHUNK.min(n_t)));
-    for start in (0..n_t).step_by(CHUNK) {
-        let stop = (start + CHUNK).min(n_t);
-        let mut b = block.slice_mut(s![.., ..stop - start]);
-        centred_block(data, pre_whitener, &mean, start, stop, &mut b);
-        gram_lower_into(gram.view_mut(), b.view(), true);
-    }
+    // Gram matrix of the pre-whitened data (symmetric: mirror the lower triangle).
+    let inv_var = 1.0 / (pre_whitener * pre_whitener);
     for i in 0..n_ch {
-        for j in 0..i {
-            gram[(j, i)] = gram[(i, j)];
+        for j in 0..=i {
+            let g = gram[(i, j)] * inv_var;
+            gram[(i, j)] = g;
+            gram[(j, i)] = g;
         }
     }
     let (vals, vecs) =
@@ -208,59 +248,76 @@ fn fit_pca_impl(
         .map(|r| pca.choose_n_components(r))
         .transpose()?
         .unwrap_or(0);
-    let mut whitened = request.map(|_| Array2::<f64>::zeros((n_whiten, n_t)));
-    let inv_sd: Vec<f64> = (0..n_whiten)
-        .map(|k| 1.0 / pca.explained_variance[k].sqrt())
-        .collect();
 
-    // svd_flip: orient each axis so that its largest-magnitude score is positive. The same
-    // pass writes the whitened scores of the first `n_whiten` axes (flipped afterwards).
-    let mut best = vec![(0.0f64, 1.0f64); n_keep];
-    let mut scores = Array2::<f64>::zeros((n_keep, CHUNK.min(n_t)));
-    for start in (0..n_t).step_by(CHUNK) {
-        let stop = (start + CHUNK).min(n_t);
-        let mut b = block.slice_mut(s![.., ..stop - start]);
-        centred_block(data, pre_whitener, &pca.mean, start, stop, &mut b);
-        let mut sc = scores.slice_mut(s![.., ..stop - start]);
-        gemm_into(sc.view_mut(), pca.components.view(), b.view(), 1.0, false);
-        for (k, row) in sc.outer_iter().enumerate() {
+    // Pass 2, svd_flip: orient each axis so that its largest-magnitude score is positive.
+    // The first `n_whiten` axes' scores are computed already whitened, straight into the
+    // output (weights v_k / (pre_whitener · sd_k), on data centred on the raw channel
+    // means; a positive scale does not move the maximum); the others are only searched for
+    // the position of their largest score (`AxisSigns`).
+    let mut weights = pca.components.slice(s![..n_whiten, ..]).to_owned();
+    for (k, mut row) in weights.outer_iter_mut().enumerate() {
+        let f = 1.0 / (pre_whitener * pca.explained_variance[k].sqrt());
+        row.mapv_inplace(|v| v * f);
+    }
+    let mut whitened = Array2::<f64>::zeros((n_whiten, n_t));
+    let mut best = vec![(0.0f64, 1.0f64); n_whiten];
+    let mut other_signs = AxisSigns::new(
+        pca.components.slice(s![n_whiten.., ..]),
+        1.0 / pre_whitener,
+        block_len,
+    );
+    for start in (0..n_t).step_by(block_len) {
+        let stop = (start + block_len).min(n_t);
+        let mut blk = block.slice_mut(s![.., ..stop - start]);
+        for (c, mut out) in blk.outer_iter_mut().enumerate() {
+            let src = row_segment(&data, c, start, stop, &mut tmp);
+            let out = out
+                .as_slice_mut()
+                .expect("rows of a block of a standard-layout array are contiguous");
+            centre(isa, src, channel_mean[c], out);
+        }
+        let mut z = whitened.slice_mut(s![.., start..stop]);
+        if n_whiten > 0 {
+            gemm_into(z.view_mut(), weights.view(), blk.view(), 1.0, false);
+        }
+        for (k, row) in z.outer_iter().enumerate() {
             let row = row
                 .to_slice()
                 .expect("rows of a block of a standard-layout array are contiguous");
-            // The block's largest magnitude (exact whatever the order, so eight lanes), then
+            // The block's largest magnitude (exact whatever the order, so many lanes), then
             // the first sample reaching it: numpy's argmax keeps the first maximum, and a
             // later block only wins with a strictly larger one.
-            let block_max = max_abs(row);
+            let block_max = max_abs(isa, row);
             if block_max > best[k].0
                 && let Some(&v) = row.iter().find(|v| v.abs() == block_max)
             {
                 best[k] = (block_max, if v < 0.0 { -1.0 } else { 1.0 });
             }
         }
-        if let Some(z) = whitened.as_mut() {
-            for (k, mut out) in z
-                .slice_mut(s![.., start..stop])
-                .outer_iter_mut()
-                .enumerate()
-            {
-                let f = inv_sd[k];
-                for (o, &v) in out.iter_mut().zip(sc.row(k)) {
-                    *o = v * f;
-                }
-            }
-        }
+        other_signs.observe(blk.view());
     }
-    for (k, (_, sign)) in best.iter().enumerate() {
-        if *sign < 0.0 {
+    let signs = best
+        .iter()
+        .map(|&(_, sign)| sign)
+        .chain(other_signs.signs());
+    for (k, sign) in signs.enumerate() {
+        if sign < 0.0 {
             pca.components.row_mut(k).mapv_inplace(|x| -x);
-            if let Some(z) = whitened.as_mut()
-                && k < n_whiten
-            {
-                z.row_mut(k).mapv_inplace(|x| -x);
+            if k < n_whiten {
+                weights.row_mut(k).mapv_inplace(|x| -x);
+                whitened.row_mut(k).mapv_inplace(|x| -x);
             }
         }
     }
-    Ok((pca, whitened))
+    // Z Zᵀ = W (X_c X_cᵀ) Wᵀ with X_c the data centred on the raw means: the pre-whitened
+    // Gram is X_c X_cᵀ / pre_whitener², and the weights already carry 1 / pre_whitener.
+    let wg = matmul(weights.view(), gram.view());
+    let whitened_gram = matmul(wg.view(), weights.t()) * (pre_whitener * pre_whitener);
+    Ok(FittedPca {
+        pca,
+        whitened,
+        whitened_gram,
+    })
 }
 
 /// Fill `out` with `data[:, start..stop] / pre_whitener - mean` (multiplying by the
@@ -371,9 +428,9 @@ impl Pca {
             row /= self.explained_variance[k].sqrt();
         }
         let mut out = Array2::<f64>::zeros((n, n_t));
-        let mut block = Array2::<f64>::zeros((data.nrows(), CHUNK.min(n_t)));
-        for start in (0..n_t).step_by(CHUNK) {
-            let stop = (start + CHUNK).min(n_t);
+        let mut block = Array2::<f64>::zeros((data.nrows(), BLOCK.min(n_t)));
+        for start in (0..n_t).step_by(BLOCK) {
+            let stop = (start + BLOCK).min(n_t);
             let mut b = block.slice_mut(s![.., ..stop - start]);
             centred_block(data, self.pre_whitener, &self.mean, start, stop, &mut b);
             gemm_into(
@@ -394,5 +451,110 @@ impl Pca {
             row -= self.mean[c];
         }
         matmul(self.components.slice(s![..n, ..]), centred.view())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+    use ndarray::ShapeBuilder;
+
+    /// 10 correlated channels with DC offsets 10⁴ times their spread, over 2.5 blocks plus a
+    /// few samples (a short last block).
+    fn offset_data() -> Array2<f64> {
+        let (n_ch, n_t) = (10, 5 * BLOCK / 2 + 7);
+        let mut rng = Rng::new(5);
+        let sources = Array2::from_shape_simple_fn((n_ch, n_t), || rng.normal());
+        let mixing = Array2::from_shape_simple_fn((n_ch, n_ch), || rng.normal());
+        let mut x = mixing.dot(&sources);
+        for (c, mut row) in x.outer_iter_mut().enumerate() {
+            row += 1e4 * (c as f64 - 4.5);
+        }
+        x
+    }
+
+    /// The one-pass statistics (block Gram matrices combined with their means' spread, the
+    /// pre-whitener from the Gram's trace) against plain two-pass loops over every value.
+    #[test]
+    fn one_pass_statistics_match_two_pass_loops() {
+        let x = offset_data();
+        let (n_ch, n_t) = x.dim();
+        let fitted = fit_pca_impl(x.view(), Some(ComponentCount::Count(4))).unwrap();
+        let pca = &fitted.pca;
+
+        let n_all = (n_ch * n_t) as f64;
+        let grand_mean = x.iter().sum::<f64>() / n_all;
+        let var = x.iter().map(|v| (v - grand_mean).powi(2)).sum::<f64>() / n_all;
+        let pw = var.sqrt();
+        assert!(((pca.pre_whitener - pw) / pw).abs() < 1e-13);
+        let means: Vec<f64> = x.outer_iter().map(|r| r.sum() / n_t as f64).collect();
+        for (&ours, &m) in pca.mean.iter().zip(&means) {
+            assert!((ours - m / pw).abs() < 1e-12 * (m / pw).abs());
+        }
+        // Σ explained variance = trace of the centred, pre-whitened covariance.
+        let trace: f64 = (0..n_ch)
+            .map(|c| x.row(c).iter().map(|v| (v - means[c]).powi(2)).sum::<f64>())
+            .sum::<f64>()
+            / (pw * pw * (n_t as f64 - 1.0));
+        let ev_sum = pca.explained_variance.sum();
+        assert!(
+            ((ev_sum - trace) / trace).abs() < 1e-12,
+            "{ev_sum} vs {trace}"
+        );
+        // Each axis is an eigenvector of the covariance: C v = λ v, by plain loops.
+        for k in 0..n_ch {
+            let v = pca.components.row(k);
+            for i in 0..n_ch {
+                let cv: f64 = (0..n_ch)
+                    .map(|j| {
+                        let cij: f64 = (0..n_t)
+                            .map(|t| (x[(i, t)] - means[i]) * (x[(j, t)] - means[j]))
+                            .sum();
+                        cij * v[j]
+                    })
+                    .sum::<f64>()
+                    / (pw * pw * (n_t as f64 - 1.0));
+                let lv = pca.explained_variance[k] * v[i];
+                assert!(
+                    (cv - lv).abs() < 1e-10 * pca.explained_variance[0],
+                    "axis {k}"
+                );
+            }
+        }
+    }
+
+    /// The whitened scores' Gram matrix taken from the channel Gram matrix equals the
+    /// product of the scores themselves, and the scores have unit variance.
+    #[test]
+    fn whitened_gram_is_the_scores_product() {
+        let x = offset_data();
+        let n_t = x.ncols();
+        let fitted = fit_pca_impl(x.view(), Some(ComponentCount::Count(4))).unwrap();
+        let z = &fitted.whitened;
+        assert_eq!(z.dim(), (4, n_t));
+        for i in 0..4 {
+            for j in 0..4 {
+                let direct: f64 = (0..n_t).map(|t| z[(i, t)] * z[(j, t)]).sum();
+                let expected = if i == j { n_t as f64 - 1.0 } else { 0.0 };
+                assert!((fitted.whitened_gram[(i, j)] - direct).abs() < 1e-9 * n_t as f64);
+                assert!((direct - expected).abs() < 1e-9 * n_t as f64);
+            }
+        }
+    }
+
+    /// Same bits whatever the memory layout of the input (rows copied or read in place).
+    #[test]
+    fn column_major_input_gives_the_same_bits() {
+        let x = offset_data();
+        let mut fortran = Array2::<f64>::zeros(x.dim().f());
+        fortran.assign(&x);
+        let a = fit_pca_impl(x.view(), Some(ComponentCount::Count(4))).unwrap();
+        let b = fit_pca_impl(fortran.view(), Some(ComponentCount::Count(4))).unwrap();
+        assert_eq!(a.pca.pre_whitener.to_bits(), b.pca.pre_whitener.to_bits());
+        assert_eq!(a.pca.mean, b.pca.mean);
+        assert_eq!(a.pca.components, b.pca.components);
+        assert_eq!(a.pca.explained_variance, b.pca.explained_variance);
+        assert_eq!(a.whitened, b.whitened);
     }
 }

@@ -12,7 +12,8 @@ use faer::{Accum, Par};
 use faer_ext::IntoFaer;
 use ndarray::{Array2, ArrayView2, s};
 
-use super::block_kernels::{Isa, max_abs32, round_scaled};
+use super::block_kernels::{max_abs32, round_scaled};
+use super::isa::{Isa, isa};
 use super::linalg::gemm_into;
 
 /// Unit roundoff of f32.
@@ -44,7 +45,7 @@ impl AxisSigns {
     pub fn new(axes: ArrayView2<f64>, scale: f64, block_len: usize) -> Self {
         let (n_axes, n_ch) = axes.dim();
         AxisSigns {
-            isa: Isa::detect(),
+            isa: isa(),
             axes: axes.to_owned(),
             axes32: axes.mapv(|v| v as f32),
             scale,

@@ -3,61 +3,7 @@
 //! multiply-add and fixed lane counts, so every variant gives the same bits; the wide ones
 //! are only faster (the baseline build is SSE2).
 
-/// Which compiled variant of the per-block kernels this CPU runs. The kernels use no fused
-/// multiply-add and fixed lane counts, so every variant gives the same bits; the wide ones
-/// are only faster (the baseline build is SSE2).
-#[derive(Clone, Copy)]
-pub(crate) enum Isa {
-    Avx512,
-    Avx2,
-    Baseline,
-}
-
-impl Isa {
-    pub(crate) fn detect() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                return Isa::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                return Isa::Avx2;
-            }
-        }
-        Isa::Baseline
-    }
-}
-
-/// `fn $name(isa, args) -> ret` calling the `#[inline(always)]` function `$body` compiled
-/// for the CPU features `isa` names (code inlined into a `#[target_feature]` function is
-/// compiled for those features; code that is not stays baseline).
-macro_rules! per_isa {
-    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty = $body:ident) => {
-        $(#[$doc])*
-        pub(crate) fn $name(isa: Isa, $($arg: $ty),*) -> $ret {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                fn avx512($($arg: $ty),*) -> $ret {
-                    $body($($arg),*)
-                }
-                #[target_feature(enable = "avx2")]
-                fn avx2($($arg: $ty),*) -> $ret {
-                    $body($($arg),*)
-                }
-                match isa {
-                    // SAFETY: `Isa::detect` picked this variant because the CPU has AVX-512F.
-                    Isa::Avx512 => return unsafe { avx512($($arg),*) },
-                    // SAFETY: as above, AVX2.
-                    Isa::Avx2 => return unsafe { avx2($($arg),*) },
-                    Isa::Baseline => {}
-                }
-            }
-            let _ = isa;
-            $body($($arg),*)
-        }
-    };
-}
+use super::isa::per_isa;
 
 /// Running sums per lane: 32 lanes are four AVX-512 (eight AVX2) independent additions in
 /// flight, enough to hide the adder's latency.

@@ -31,7 +31,8 @@ use ndarray::Array2;
 
 use super::panels::SamplePanels;
 // f64 accumulators per row: the double-precision kernels' lanes (one AVX-512 register).
-use super::score_kernels::{Isa, LANES as SUM_LANES, LaneProduct, isa, lane_sum};
+use super::isa::{Isa, isa, per_isa};
+use super::score_kernels::{LANES as SUM_LANES, LaneProduct, lane_sum};
 
 /// f32 lanes per vector (one AVX-512 register, two AVX2 ones).
 const LANES: usize = 16;
@@ -435,38 +436,18 @@ fn loss_row_avx512(alpha: f32, y: &[f32], acc: &mut RowSums) {
     loss_row_generic::<true>(alpha, tail, acc)
 }
 
-/// Convert a panel to single precision (inside the dispatching wrappers, so it is one
-/// vector instruction per 8 or 4 values rather than baseline SSE2's 2).
 #[inline(always)]
-fn narrow_generic(src: &[f64], dst: &mut [f32]) {
+fn narrow_body(src: &[f64], dst: &mut [f32]) {
+    assert_eq!(src.len(), dst.len());
     for (d, &v) in dst.iter_mut().zip(src) {
         *d = v as f32;
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn narrow_avx512(src: &[f64], dst: &mut [f32]) {
-    narrow_generic(src, dst)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn narrow_avx2(src: &[f64], dst: &mut [f32]) {
-    narrow_generic(src, dst)
-}
-
-fn narrow(isa: Isa, src: &[f64], dst: &mut [f32]) {
-    assert_eq!(src.len(), dst.len());
-    match isa {
-        // SAFETY: `isa` checked that the CPU has the features these variants enable.
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { narrow_avx512(src, dst) },
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { narrow_avx2(src, dst) },
-        _ => narrow_generic(src, dst),
-    }
+per_isa! {
+    /// Convert a panel to single precision (one vector instruction per 8 or 4 values rather
+    /// than baseline SSE2's 2).
+    fn narrow(src: &[f64], dst: &mut [f32]) -> () = narrow_body
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -12,6 +12,7 @@
 //! (Rust never contracts), each lane's sums run in a fixed element order, and the lanes are
 //! combined in a fixed order. Runtime dispatch only picks how wide the registers are.
 
+use super::isa::{Isa, isa};
 use super::picard::Density;
 
 /// Number of independent accumulators per row (the sums' lane structure, fixed whatever the
@@ -407,30 +408,6 @@ fn score_avx512(density: Density, y: &[f64], out: RowOut<'_>, acc: &mut RowSums)
 #[target_feature(enable = "avx2,fma")]
 fn score_avx2(density: Density, y: &[f64], out: RowOut<'_>, acc: &mut RowSums) {
     score_generic::<true>(density, y, out, acc)
-}
-
-/// Which compiled variant this CPU runs. AVX-512 and AVX2 give the same bits (both fuse
-/// multiply-adds, lanes are summed in the same order); CPUs without FMA round separately.
-#[derive(Clone, Copy, PartialEq, Debug)]
-pub(crate) enum Isa {
-    Avx512,
-    Avx2,
-    Baseline,
-}
-
-pub(crate) fn isa() -> Isa {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("fma") {
-            if std::is_x86_feature_detected!("avx512f") {
-                return Isa::Avx512;
-            }
-            if std::is_x86_feature_detected!("avx2") {
-                return Isa::Avx2;
-            }
-        }
-    }
-    Isa::Baseline
 }
 
 /// Add the loss sums (Σ −log p(y), Σ y²) of one row block (≤ [`MAX_BLOCK`] samples) to

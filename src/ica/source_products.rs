@@ -12,7 +12,8 @@
 
 use ndarray::Array2;
 
-use super::score_kernels::{Isa, LANES, fmadd, isa, lane_sum};
+use super::isa::{Isa, isa};
+use super::score_kernels::{LANES, fmadd, lane_sum};
 
 /// Sample vectors per tile of [`unmix_block`].
 const UNMIX_VECTORS: usize = 4;

@@ -28,7 +28,8 @@ use ndarray::{Array1, Array2, ArrayView2, s};
 
 use super::IcaError;
 use super::axis_signs::AxisSigns;
-use super::block_kernels::{Isa, centre, max_abs, sum_and_centre};
+use super::block_kernels::{centre, max_abs, sum_and_centre};
+use super::isa::isa;
 use super::linalg::{eigh, gemm_into, gram_lower_into, matmul};
 
 /// Relative variance below which a principal axis is rounding noise. The Gram matrix's
@@ -138,7 +139,7 @@ fn fit_pca_impl(
             n_components: 0,
         });
     }
-    let isa = Isa::detect();
+    let isa = isa();
     let block_len = BLOCK.min(n_t);
     let n_blocks = n_t.div_ceil(block_len);
     let mut block = Array2::<f64>::zeros((n_ch, block_len));

@@ -23,6 +23,7 @@ use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, s};
 use rayon::prelude::*;
 
 use super::products::{mirror_lower, symmetric_product_lower_into};
+use super::vector_dispatch::widest_vectors;
 
 /// Which covariance estimator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -250,8 +251,13 @@ fn centred_into(x: ArrayView2<f64>, out: &mut Array2<f64>) {
     }
 }
 
-/// scikit-learn `oas` (as `OAS().fit`: centre, then `_oas(assume_centered=True)`).
-fn oas(x: ArrayView2<f64>, scratch: &mut Array2<f64>) -> Array2<f64> {
+widest_vectors! {
+    /// scikit-learn `oas` (as `OAS().fit`: centre, then `_oas(assume_centered=True)`).
+    fn oas(x: ArrayView2<f64>, scratch: &mut Array2<f64>) -> Array2<f64> = oas_portable;
+}
+
+#[inline(always)]
+fn oas_portable(x: ArrayView2<f64>, scratch: &mut Array2<f64>) -> Array2<f64> {
     let (p, n) = x.dim();
     centred_into(x, scratch);
     let xc = &*scratch;

@@ -422,3 +422,29 @@ pub fn time_delay(x: ArrayView2<f64>, delays: &[usize]) -> Array2<f64> {
 pub fn delays_up_to(k: usize) -> Vec<usize> {
     (1..k.max(1)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// The dispatched OAS and finiteness check give the same results as the portable builds.
+    #[test]
+    fn dispatched_kernels_match_portable_builds_bit_for_bit() {
+        let mut rng = Rng::new(3);
+        for (c, n) in [(3, 50), (17, 200), (64, 640)] {
+            let x = Array2::from_shape_fn((c, n), |_| rng.normal());
+            let mut scratch = Array2::zeros((0, 0));
+            let dispatched = oas(x.view(), &mut scratch);
+            let portable = oas_portable(x.view(), &mut scratch);
+            let bits = |a: &Array2<f64>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&dispatched), bits(&portable));
+            assert!(all_finite(x.view()) && all_finite_portable(x.view()));
+            let mut bad = x.clone();
+            bad[[c - 1, n - 1]] = f64::INFINITY;
+            assert!(!all_finite(bad.view()) && !all_finite_portable(bad.view()));
+            bad[[c - 1, n - 1]] = f64::NAN;
+            assert!(!all_finite(bad.view()));
+        }
+    }
+}

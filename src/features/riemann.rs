@@ -554,3 +554,72 @@ pub(crate) fn whiten_lower_into(
     product_into(half.view_mut(), w, x);
     symmetric_product_lower_into(out.view_mut(), half.view(), w);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    fn bits(x: &[f64]) -> Vec<u64> {
+        x.iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// The kernels run through `widest_vectors!` give the same bits as their portable
+    /// (baseline x86-64) builds, so results do not depend on the CPU's vector unit.
+    #[test]
+    fn dispatched_kernels_match_portable_builds_bit_for_bit() {
+        let mut rng = Rng::new(7);
+        for c in [5, 17, 64] {
+            let b = Array2::from_shape_fn((c, c + 3), |_| rng.normal());
+            let mut cov = b.dot(&b.t());
+            for i in 0..c {
+                cov[[i, i]] += 0.1;
+            }
+            let w = Array2::from_shape_fn((c, c), |(i, j)| {
+                if i == j {
+                    1.0
+                } else {
+                    0.01 * ((i * 7 + j * 3) % 5) as f64
+                }
+            });
+            let w = &w + &w.t();
+            let mut ws = [MatrixWorkspace::new(c), MatrixWorkspace::new(c)];
+            let mut vectors = [vec![0.0; c * c], vec![0.0; c * c]];
+            let mut values = [vec![0.0; c], vec![0.0; c]];
+            let mut logs = [vec![0.0; c * c], vec![0.0; c * c]];
+            let [ws0, ws1] = &mut ws;
+            let [v0, v1] = &mut vectors;
+            let [l0, l1] = &mut values;
+            let [g0, g1] = &mut logs;
+            decompose_whitened(w.view(), cov.view(), ws0, v0, l0, g0).unwrap();
+            decompose_whitened_portable(w.view(), cov.view(), ws1, v1, l1, g1).unwrap();
+            assert_eq!(bits(v0), bits(v1));
+            assert_eq!(bits(l0), bits(l1));
+            assert_eq!(bits(g0), bits(g1));
+
+            let mut k = [vec![0.0; c * c], vec![0.0; c * c]];
+            let mut scratch = vec![0.0; c];
+            // Include equal and nearly equal eigenvalues (the series branch).
+            let mut spectrum = l0.clone();
+            spectrum[1] = spectrum[0];
+            spectrum[2] = spectrum[3] * (1.0 + 1e-5);
+            fill_newton_weights(&spectrum, &mut scratch, &mut k[0]);
+            fill_newton_weights_portable(&spectrum, &mut scratch, &mut k[1]);
+            assert_eq!(bits(&k[0]), bits(&k[1]));
+            assert!(k[0].iter().all(|x| x.is_finite() && *x >= 1.0));
+
+            let x = Array2::from_shape_fn((c, c), |(i, j)| ((i + j) as f64).sin());
+            let v = ArrayView2::from_shape((c, c).f(), &v0[..]).unwrap();
+            let mut out = [vec![0.0; c * c], vec![0.0; c * c]];
+            newton_operator_term(x.view(), v, &k[0], ws0, &mut out[0]);
+            newton_operator_term_portable(x.view(), v, &k[0], ws1, &mut out[1]);
+            assert_eq!(bits(&out[0]), bits(&out[1]));
+
+            let parts: Vec<f64> = (0..3 * c * c).map(|_| rng.normal()).collect();
+            let mut acc = [vec![0.0; c * c], vec![0.0; c * c]];
+            accumulate_lower_rows(&mut acc[0], 0, &parts, c, 3, 1.0 / 3.0);
+            accumulate_lower_rows_portable(&mut acc[1], 0, &parts, c, 3, 1.0 / 3.0);
+            assert_eq!(bits(&acc[0]), bits(&acc[1]));
+        }
+    }
+}

@@ -19,7 +19,7 @@
 //! * [`time_delay`]: pyriemann's `TimeDelayCovariances(delays)`: `X` followed by
 //!   `np.roll(X, d, axis=-1)` for each delay (circular, no samples lost).
 
-use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, s};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, Axis, s};
 use rayon::prelude::*;
 
 use super::products::{mirror_lower, symmetric_product_lower_into};
@@ -97,21 +97,40 @@ pub fn covariances(
     estimator: Estimator,
 ) -> Result<Array3<f64>, CovarianceError> {
     let (n_epochs, n_channels, _) = epochs.dim();
+    let mut out = Array3::zeros((n_epochs, n_channels, n_channels));
+    let Some(slots) = out.as_slice_mut() else {
+        unreachable!("a freshly allocated array is contiguous")
+    };
+    if slots.is_empty() {
+        // No channels: nothing to write, but an epoch's errors are still reported.
+        let mut scratch = Array2::zeros((0, 0));
+        for i in 0..n_epochs {
+            covariance_with(epochs.index_axis(Axis(0), i), estimator, &mut scratch)
+                .map_err(|e| e.at_epoch(i))?;
+        }
+        return Ok(out);
+    }
     // Epochs in parallel (each independent and sequential inside, so the same bits whatever
-    // the thread count); the first failing epoch by index is reported, as a loop would.
-    let per_epoch: Vec<Result<Array2<f64>, CovarianceError>> = (0..n_epochs)
-        .into_par_iter()
+    // the thread count), each written into its slot by the worker that computed it (no
+    // serial copy; the output's fresh pages are first touched in parallel); the first
+    // failing epoch by index is reported, as a loop would.
+    let results: Vec<Result<(), CovarianceError>> = slots
+        .par_chunks_mut(n_channels * n_channels)
+        .enumerate()
         .map_init(
             || Array2::zeros((0, 0)),
-            |scratch, i| {
-                covariance_with(epochs.index_axis(Axis(0), i), estimator, scratch)
-                    .map_err(|e| e.at_epoch(i))
+            |scratch, (i, slot)| {
+                let c = covariance_with(epochs.index_axis(Axis(0), i), estimator, scratch)
+                    .map_err(|e| e.at_epoch(i))?;
+                ArrayViewMut2::from_shape((n_channels, n_channels), slot)
+                    .expect("each slot holds one channels × channels matrix")
+                    .assign(&c);
+                Ok(())
             },
         )
         .collect();
-    let mut out = Array3::zeros((n_epochs, n_channels, n_channels));
-    for (i, c) in per_epoch.into_iter().enumerate() {
-        out.index_axis_mut(Axis(0), i).assign(&c?);
+    for result in results {
+        result?;
     }
     Ok(out)
 }

@@ -11,24 +11,29 @@
 //!     RAYON_NUM_THREADS=1 cargo bench --bench covariance -- concat
 //!     RAYON_NUM_THREADS=2 cargo bench --bench covariance -- concat
 //!
-//! Measured 2026-11-23 on the 2-core AMD EPYC dev box shared with two other agents' builds
-//! (load average 2.7–4, so every number is inflated and noisy; best runs), 90 epochs of
-//! S001R03–R08, OAS + TangentSpace(metric='riemann'):
+//! Measured 2026-11-23 on the 2-core AMD EPYC dev box shared with two other agents (load
+//! average 1.4–1.9 during the runs: one other process busy part of the time, so these are
+//! upper bounds), 90 epochs of S001R03–R08, OAS + TangentSpace(metric='riemann'):
 //!
-//! | | ours, 1 thread | ours, 2 threads | pyriemann |
+//! | | ours, 1 thread | ours, 2 threads | pyriemann, 1 BLAS thread |
 //! |---|---|---|---|
-//! | OAS covariances | 8.4 ms | 8.5 ms | 57 ms |
-//! | tangent space fit+transform | 81 ms | 45 ms | 310 ms |
-//! | both | 87 ms (4.3×) | 49 ms (7.7×) | 379 ms |
+//! | OAS covariances | 6.0 ms | 3.1 ms | 58 ms |
+//! | tangent space fit+transform | 61 ms | 33 ms | 309 ms |
+//! | both | 67 ms (5.6×) | 37 ms (10.2×) | 378 ms |
 //!
-//! (At load average 3.8, with the second core taken by other builds: both 95 ms on 1 thread,
-//! 87 ms on 2, pyriemann 384 ms.) Ours: criterion point estimates; pyriemann: best of 7.
+//! pyriemann with 2 BLAS threads (all three `…_NUM_THREADS=2`) is slower, not faster: 1.2 s
+//! best for both, OAS alone 0.74 s (at load average 2.3; its eigh loop stays serial, and
+//! OpenBLAS's threading costs more than it gains on these small operands), so its 1-thread
+//! time is the comparison for both columns. Before this round of
+//! work the same machine and load gave ours 90 ms (1 thread) / 50 ms (2 threads). Ours:
+//! criterion point estimates; pyriemann: best of 7.
 //!
 //! Where the time goes: pyriemann's `mean_riemann` takes 10 gradient steps of 90 64×64
 //! eigendecompositions each (numpy 200 µs each here), then 90 more for the transform. Ours
 //! (src/features/riemann.rs) reaches the same fixed point by Newton's method in 3 rounds of
-//! eigendecompositions (~116 µs each, src/features/symmetric_eigen.rs) plus ~11 applications
-//! of the linearised operator (a few faer 64³ products per matrix, ~4.5 µs each), and takes
+//! eigendecompositions (~112 µs each, src/features/symmetric_eigen.rs; half Householder
+//! tridiagonalisation, half QL) plus 10 applications of the linearised operator (four faer
+//! 64³ products per matrix; these products are a third of the time), and takes
 //! the tangent vectors from the last round by a first-order update instead of a 4th round. The
 //! parity line printed before the timings compares with pyriemann's stored outputs.
 

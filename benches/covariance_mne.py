@@ -8,7 +8,7 @@ the shared runs concatenated, the harness's stage h (../shared/ref/mne_pipeline.
    reject_by_annotation=True so epochs over run boundaries are dropped), in µV, saved as
    OUT/epochs_uV.npy. (The harness epochs its ICA-cleaned data; ICA changes the values, not the
    work the covariance stage does, so it is left out here.)
-2. Timing (best of --reps, one BLAS thread): Covariances(estimator='oas').fit_transform(X),
+2. Timing (best of --reps, one BLAS thread unless told otherwise): Covariances(estimator='oas').fit_transform(X),
    TangentSpace(metric='riemann').fit_transform(C), and one numpy.linalg.eigh of a 64×64
    covariance. Also counts mean_riemann's iterations (the smallest maxiter that converges)
    and writes pyriemann's outputs (covariances_oas.npy, tangent_reference.npy,
@@ -16,6 +16,7 @@ the shared runs concatenated, the harness's stage h (../shared/ref/mne_pipeline.
 
 Usage: OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
          python benches/covariance_mne.py OUT_DIR [--reps N] [EDF ...]
+(or all three =2 to give pyriemann's BLAS both cores of the 2-thread comparison)
 EDF defaults to ../shared/data/eegmmidb/S001/S001R03..R14.edf (those that exist).
 Prints a JSON summary and writes it to OUT_DIR/timings.json.
 """
@@ -26,9 +27,13 @@ import sys
 import time
 import warnings
 
-for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    if os.environ.get(var) != "1":
-        sys.exit(f"set {var}=1 (single-threaded comparison)")
+# One BLAS thread for the single-threaded comparison; the same N in all three for N cores.
+BLAS_THREADS = {os.environ.get(var) for var in
+                ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+if len(BLAS_THREADS) != 1 or not next(iter(BLAS_THREADS), "").isdigit():
+    sys.exit("set OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS to the same N "
+             "(1 for the single-threaded comparison)")
+BLAS_THREADS = int(BLAS_THREADS.pop())
 
 import numpy as np  # noqa: E402
 
@@ -117,6 +122,7 @@ def main():
     np.save(os.path.join(args.out, "tangent_vectors.npy"), vec)
     summary = dict(
         inputs=edfs, epochs_shape=list(X.shape), loadavg=os.getloadavg(),
+        blas_threads=BLAS_THREADS,
         covariances_oas_s=dict(best=cov_best, median=cov_med),
         tangent_space_fit_transform_s=dict(best=ts_best, median=ts_med),
         oas_plus_tangent_space_s=dict(best=both_best, median=both_med),

@@ -382,3 +382,170 @@ fn mean_of_one_matrix_is_itself_and_empty_sizes_do_not_panic() {
         Err(RiemannError::Empty)
     ));
 }
+
+/// Hard spectra for the eigensolver, built and decomposed by numpy (LAPACK `syevd`):
+/// `Q diag(λ) Qᵀ` with random orthogonal `Q`, for sizes 17 and 64.
+const EIGH_ORACLE: &str = r#"
+import os, sys
+import numpy as np
+out = sys.argv[1]
+rng = np.random.default_rng(11)
+spectra = {
+    "condition_1e8": lambda n: 10 ** np.linspace(-4, 4, n),
+    "repeated": lambda n: np.repeat([1.0, 2.0, 3.0], [n // 3, n // 3, n - 2 * (n // 3)]),
+    "clustered": lambda n: np.concatenate([1 + 1e-12 * np.arange(n // 2),
+                                           5 + 1e-9 * np.arange(n - n // 2)]),
+    "near_identity": lambda n: 1 + 1e-2 * rng.standard_normal(n),
+    "gap_and_tiny": lambda n: np.concatenate([[1e-8], 1 + 0.1 * rng.random(n - 1)]),
+}
+names = []
+for n in (17, 64):
+    for name, spectrum in spectra.items():
+        q = np.linalg.qr(rng.standard_normal((n, n)))[0]
+        a = (q * spectrum(n)) @ q.T
+        a = (a + a.T) / 2
+        w, v = np.linalg.eigh(a)
+        tag = f"{name}_{n}"
+        np.save(os.path.join(out, f"{tag}_a.npy"), a)
+        np.save(os.path.join(out, f"{tag}_w.npy"), w)
+        np.save(os.path.join(out, f"{tag}_v.npy"), v)
+        names.append(tag)
+print(" ".join(names))
+"#;
+
+/// Eigenvalues of a symmetric matrix by cyclic Jacobi rotations (Rutishauser's formulas),
+/// swept until the off-diagonal part is below rounding: slow and obviously correct.
+fn jacobi_eigenvalues(a: &ndarray::Array2<f64>) -> Vec<f64> {
+    let n = a.nrows();
+    let mut a = a.clone();
+    for _ in 0..100 {
+        let off: f64 = (0..n)
+            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[[i, j]] * a[[i, j]])
+            .sum();
+        let total: f64 = a.iter().map(|x| x * x).sum();
+        if off <= 1e-32 * total {
+            break;
+        }
+        for p in 0..n {
+            for q in p + 1..n {
+                if a[[p, q]] == 0.0 {
+                    continue;
+                }
+                let theta = (a[[q, q]] - a[[p, p]]) / (2.0 * a[[p, q]]);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let t = if theta == 0.0 { 1.0 } else { t };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                // The pair's diagonal entries by the exact update (Numerical Recipes
+                // `jacobi`), the off-diagonal one set to zero, the other rows rotated.
+                let apq = a[[p, q]];
+                a[[p, p]] -= t * apq;
+                a[[q, q]] += t * apq;
+                a[[p, q]] = 0.0;
+                a[[q, p]] = 0.0;
+                for k in (0..n).filter(|&k| k != p && k != q) {
+                    let (akp, akq) = (a[[k, p]], a[[k, q]]);
+                    let new_p = c * akp - s * akq;
+                    let new_q = s * akp + c * akq;
+                    a[[k, p]] = new_p;
+                    a[[p, k]] = new_p;
+                    a[[k, q]] = new_q;
+                    a[[q, k]] = new_q;
+                }
+            }
+        }
+    }
+    let mut w: Vec<f64> = (0..n).map(|i| a[[i, i]]).collect();
+    w.sort_by(f64::total_cmp);
+    w
+}
+
+#[test]
+fn eigh_matches_numpy_and_jacobi_on_clustered_repeated_and_ill_conditioned_spectra() {
+    let dir = common::scratch();
+    let d = dir.path();
+    let names = common::run_python(EIGH_ORACLE, &[d.to_str().unwrap()]);
+    let names: Vec<&str> = names.split_whitespace().collect();
+    assert_eq!(names.len(), 10, "{names:?}");
+    let mut eig = eegclean::features::spd::SymmetricEigen::new(1);
+    for name in names {
+        let a: ndarray::Array2<f64> = load(d.join(format!("{name}_a.npy")));
+        let want_w: ndarray::Array1<f64> = load(d.join(format!("{name}_w.npy")));
+        let want_v: ndarray::Array2<f64> = load(d.join(format!("{name}_v.npy")));
+        let n = a.nrows();
+        eig.decompose(a.view()).unwrap();
+        let w = eig.values().to_vec();
+        let v = eig.vectors().to_owned();
+        let norm = want_w.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        // Backward stability: every eigenvalue within a small multiple of ε‖A‖ of LAPACK's
+        // and of Jacobi's.
+        let tol = 64.0 * f64::EPSILON * norm;
+        let jacobi = jacobi_eigenvalues(&a);
+        for k in 0..n {
+            assert!(
+                (w[k] - want_w[k]).abs() <= tol,
+                "{name}: λ{k} {} vs numpy {}",
+                w[k],
+                want_w[k]
+            );
+            assert!(
+                (w[k] - jacobi[k]).abs() <= tol,
+                "{name}: λ{k} {} vs Jacobi {}",
+                w[k],
+                jacobi[k]
+            );
+        }
+        // Orthonormal vectors reconstructing A.
+        let vtv = v.t().dot(&v);
+        let back = v
+            .dot(&ndarray::Array2::from_diag(&ndarray::Array1::from(
+                w.clone(),
+            )))
+            .dot(&v.t());
+        for i in 0..n {
+            for j in 0..n {
+                let eye = if i == j { 1.0 } else { 0.0 };
+                assert!((vtv[[i, j]] - eye).abs() <= 1e-13, "{name}: VᵀV[{i},{j}]");
+                assert!(
+                    (back[[i, j]] - a[[i, j]]).abs() <= tol,
+                    "{name}: VΛVᵀ[{i},{j}]"
+                );
+            }
+        }
+        // Invariant subspaces equal numpy's: for each group of eigenvalues closer than
+        // 1e-6‖A‖ (a cluster or a repeated value), the same projector V_g V_gᵀ (vectors of a
+        // group are determined only up to a rotation within it, and signs).
+        let mut start = 0;
+        while start < n {
+            let mut end = start + 1;
+            while end < n && want_w[end] - want_w[end - 1] < 1e-6 * norm {
+                end += 1;
+            }
+            let ours = v.slice(ndarray::s![.., start..end]);
+            let theirs = want_v.slice(ndarray::s![.., start..end]);
+            let p_ours = ours.dot(&ours.t());
+            let p_theirs = theirs.dot(&theirs.t());
+            // Perturbation of an invariant subspace: ε‖A‖ / gap to the rest of the spectrum.
+            let below = if start > 0 {
+                want_w[start] - want_w[start - 1]
+            } else {
+                f64::INFINITY
+            };
+            let above = if end < n {
+                want_w[end] - want_w[end - 1]
+            } else {
+                f64::INFINITY
+            };
+            let bound = 1e3 * f64::EPSILON * norm / below.min(above);
+            let diff = (&p_ours - &p_theirs)
+                .iter()
+                .fold(0.0f64, |m, x| m.max(x.abs()));
+            assert!(
+                diff <= bound.max(1e-12),
+                "{name}: eigenvalues {start}..{end}: projector differs by {diff:e} (bound {bound:e})"
+            );
+            start = end;
+        }
+    }
+}

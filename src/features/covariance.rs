@@ -19,10 +19,11 @@
 //! * [`time_delay`]: pyriemann's `TimeDelayCovariances(delays)`: `X` followed by
 //!   `np.roll(X, d, axis=-1)` for each delay (circular, no samples lost).
 
-use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, s};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, Axis, s};
 use rayon::prelude::*;
 
 use super::products::{mirror_lower, symmetric_product_lower_into};
+use super::vector_dispatch::widest_vectors;
 
 /// Which covariance estimator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -96,21 +97,40 @@ pub fn covariances(
     estimator: Estimator,
 ) -> Result<Array3<f64>, CovarianceError> {
     let (n_epochs, n_channels, _) = epochs.dim();
+    let mut out = Array3::zeros((n_epochs, n_channels, n_channels));
+    let Some(slots) = out.as_slice_mut() else {
+        unreachable!("a freshly allocated array is contiguous")
+    };
+    if slots.is_empty() {
+        // No channels: nothing to write, but an epoch's errors are still reported.
+        let mut scratch = Array2::zeros((0, 0));
+        for i in 0..n_epochs {
+            covariance_with(epochs.index_axis(Axis(0), i), estimator, &mut scratch)
+                .map_err(|e| e.at_epoch(i))?;
+        }
+        return Ok(out);
+    }
     // Epochs in parallel (each independent and sequential inside, so the same bits whatever
-    // the thread count); the first failing epoch by index is reported, as a loop would.
-    let per_epoch: Vec<Result<Array2<f64>, CovarianceError>> = (0..n_epochs)
-        .into_par_iter()
+    // the thread count), each written into its slot by the worker that computed it (no
+    // serial copy; the output's fresh pages are first touched in parallel); the first
+    // failing epoch by index is reported, as a loop would.
+    let results: Vec<Result<(), CovarianceError>> = slots
+        .par_chunks_mut(n_channels * n_channels)
+        .enumerate()
         .map_init(
             || Array2::zeros((0, 0)),
-            |scratch, i| {
-                covariance_with(epochs.index_axis(Axis(0), i), estimator, scratch)
-                    .map_err(|e| e.at_epoch(i))
+            |scratch, (i, slot)| {
+                let c = covariance_with(epochs.index_axis(Axis(0), i), estimator, scratch)
+                    .map_err(|e| e.at_epoch(i))?;
+                ArrayViewMut2::from_shape((n_channels, n_channels), slot)
+                    .expect("each slot holds one channels × channels matrix")
+                    .assign(&c);
+                Ok(())
             },
         )
         .collect();
-    let mut out = Array3::zeros((n_epochs, n_channels, n_channels));
-    for (i, c) in per_epoch.into_iter().enumerate() {
-        out.index_axis_mut(Axis(0), i).assign(&c?);
+    for result in results {
+        result?;
     }
     Ok(out)
 }
@@ -155,7 +175,7 @@ fn covariance_with(
     if n_times == 0 {
         return Err(CovarianceError::NoSamples { epoch: 0 });
     }
-    if x.iter().any(|v| !v.is_finite()) {
+    if !all_finite(x) {
         return Err(CovarianceError::NotFinite { epoch: 0 });
     }
     match estimator {
@@ -199,9 +219,12 @@ fn scm(x: ArrayView2<f64>) -> Array2<f64> {
 }
 
 /// `XᵀX / n` of centred data (scikit-learn `empirical_covariance(assume_centered=True)`).
+#[inline(always)]
 fn empirical(centred: &Array2<f64>) -> Array2<f64> {
     let n = centred.ncols() as f64;
-    gram(centred) / n
+    let mut g = gram(centred);
+    g.mapv_inplace(|v| v / n);
+    g
 }
 
 /// `X Xᵀ`, exactly symmetric: the lower triangle by faer's triangular product (half the
@@ -229,6 +252,7 @@ fn symmetric(mut c: Array2<f64>) -> Array2<f64> {
 }
 
 /// `(1 − s)·S + s·μ·I`.
+#[inline(always)]
 fn shrink(mut emp: Array2<f64>, shrinkage: f64, mu: f64) -> Array2<f64> {
     emp.mapv_inplace(|v| (1.0 - shrinkage) * v);
     for i in 0..emp.nrows() {
@@ -238,20 +262,25 @@ fn shrink(mut emp: Array2<f64>, shrinkage: f64, mu: f64) -> Array2<f64> {
 }
 
 /// `x` with each channel minus its mean over time, into `out` (reused when the shape fits).
+#[inline(always)]
 fn centred_into(x: ArrayView2<f64>, out: &mut Array2<f64>) {
     if out.dim() != x.dim() {
         *out = Array2::zeros(x.dim());
     }
     let n = x.ncols() as f64;
     for (mut row, src) in out.rows_mut().into_iter().zip(x.rows()) {
-        row.assign(&src);
-        let mean = row.sum() / n;
-        row.mapv_inplace(|v| v - mean);
+        let mean = src.sum() / n;
+        row.zip_mut_with(&src, |o, &v| *o = v - mean);
     }
 }
 
-/// scikit-learn `oas` (as `OAS().fit`: centre, then `_oas(assume_centered=True)`).
-fn oas(x: ArrayView2<f64>, scratch: &mut Array2<f64>) -> Array2<f64> {
+widest_vectors! {
+    /// scikit-learn `oas` (as `OAS().fit`: centre, then `_oas(assume_centered=True)`).
+    fn oas(x: ArrayView2<f64>, scratch: &mut Array2<f64>) -> Array2<f64> = oas_portable;
+}
+
+#[inline(always)]
+fn oas_portable(x: ArrayView2<f64>, scratch: &mut Array2<f64>) -> Array2<f64> {
     let (p, n) = x.dim();
     centred_into(x, scratch);
     let xc = &*scratch;
@@ -260,7 +289,7 @@ fn oas(x: ArrayView2<f64>, scratch: &mut Array2<f64>) -> Array2<f64> {
         return Array2::from_elem((1, 1), xc.iter().map(|v| v * v).sum::<f64>() / n as f64);
     }
     let emp = empirical(xc);
-    let alpha = emp.iter().map(|v| v * v).sum::<f64>() / (p * p) as f64;
+    let alpha = sum_of_squares(&emp) / (p * p) as f64;
     let mu = emp.diag().sum() / p as f64;
     let mu_squared = mu * mu;
     let num = alpha + mu_squared;
@@ -271,6 +300,43 @@ fn oas(x: ArrayView2<f64>, scratch: &mut Array2<f64>) -> Array2<f64> {
         (num / den).min(1.0)
     };
     shrink(emp, shrinkage, mu)
+}
+
+/// `Σ x²` over all entries, in eight interleaved partial sums (a fixed order, vectorised).
+#[inline(always)]
+fn sum_of_squares(x: &Array2<f64>) -> f64 {
+    let mut lanes = [0.0; 8];
+    let mut tail = 0.0;
+    match x.as_slice() {
+        Some(values) => {
+            let chunks = values.chunks_exact(8);
+            for v in chunks.remainder() {
+                tail += v * v;
+            }
+            for chunk in chunks {
+                for (lane, v) in lanes.iter_mut().zip(chunk) {
+                    *lane += v * v;
+                }
+            }
+        }
+        None => tail = x.iter().map(|v| v * v).sum(),
+    }
+    ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
+        + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]))
+        + tail
+}
+
+widest_vectors! {
+    /// No NaN or infinite value in `x` (a full pass without early exit, so it vectorises).
+    fn all_finite(x: ArrayView2<f64>) -> bool = all_finite_portable;
+}
+
+#[inline(always)]
+fn all_finite_portable(x: ArrayView2<f64>) -> bool {
+    match x.as_slice() {
+        Some(values) => values.iter().fold(true, |ok, v| ok & v.is_finite()),
+        None => x.iter().all(|v| v.is_finite()),
+    }
 }
 
 /// scikit-learn `ledoit_wolf` (as `LedoitWolf().fit`: centre, then
@@ -374,4 +440,30 @@ pub fn time_delay(x: ArrayView2<f64>, delays: &[usize]) -> Array2<f64> {
 /// pyriemann `TimeDelayCovariances(delays=k)` for an integer `k`: delays `1..k`.
 pub fn delays_up_to(k: usize) -> Vec<usize> {
     (1..k.max(1)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// The dispatched OAS and finiteness check give the same results as the portable builds.
+    #[test]
+    fn dispatched_kernels_match_portable_builds_bit_for_bit() {
+        let mut rng = Rng::new(3);
+        for (c, n) in [(3, 50), (17, 200), (64, 640)] {
+            let x = Array2::from_shape_fn((c, n), |_| rng.normal());
+            let mut scratch = Array2::zeros((0, 0));
+            let dispatched = oas(x.view(), &mut scratch);
+            let portable = oas_portable(x.view(), &mut scratch);
+            let bits = |a: &Array2<f64>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&dispatched), bits(&portable));
+            assert!(all_finite(x.view()) && all_finite_portable(x.view()));
+            let mut bad = x.clone();
+            bad[[c - 1, n - 1]] = f64::INFINITY;
+            assert!(!all_finite(bad.view()) && !all_finite_portable(bad.view()));
+            bad[[c - 1, n - 1]] = f64::NAN;
+            assert!(!all_finite(bad.view()));
+        }
+    }
 }

@@ -30,6 +30,7 @@ use rayon::prelude::*;
 
 use super::products::{mirror_lower, product_into, symmetric_product_lower_into};
 use super::spd::{self, SpdError, SymmetricEigen};
+use super::vector_dispatch::widest_vectors;
 
 /// Convergence settings. `tol` is pyriemann's tolerance on `‖J‖_F` (`tol=10e-9`): Newton
 /// stops once its step `‖X‖_F` is below `√tol / 10`, which leaves a gradient of order
@@ -233,8 +234,10 @@ pub(crate) fn karcher_mean(
             continue;
         }
         newton_weights(&round, &mut weights_k);
-        // Forcing term: early steps need only a rough solve, the last ones a precise one.
-        let target = 0.1 * gradient.min(0.1) * gradient;
+        // Forcing term: early steps need only a rough solve, the last ones a precise one —
+        // but no more precise than `gradient_floor`, the accuracy at which a gradient counts
+        // as zero (H ≥ I, so the step is then off by less than that).
+        let target = (0.1 * gradient.min(0.1) * gradient).max(gradient_floor);
         let x = conjugate_gradients(&round, &weights_k, &j, target, &mut per_matrix);
         let step = frobenius(&x);
         m = step_from(&mut eig, &sqrt_m, &x)
@@ -275,28 +278,7 @@ fn exact_round(
             || MatrixWorkspace::new(c),
             |ws, (i, ((vectors, values), log_lower))| {
                 let cov = matrices.index_axis(Axis(0), i);
-                whiten_lower_into(inv_sqrt, cov, &mut ws.a, &mut ws.b);
-                // Congruence keeps definiteness, so a non-SPD input fails here, by index.
-                ws.eig.decompose(ws.b.view())?;
-                spd::check_positive_definite(ws.eig.values())?;
-                values.copy_from_slice(ws.eig.values());
-                for (dst, src) in vectors.iter_mut().zip(ws.eig.vectors().t().iter()) {
-                    *dst = *src;
-                }
-                // lower(V diag(ln λ) Vᵀ), row-major, as the product (V diag(ln λ)) · Vᵀ.
-                let v = ws.eig.vectors();
-                for (l, &x) in ws.d.iter_mut().zip(ws.eig.values()) {
-                    *l = x.ln();
-                }
-                for (mut row, vrow) in ws.a.rows_mut().into_iter().zip(v.rows()) {
-                    for ((o, &x), &l) in row.iter_mut().zip(vrow).zip(&ws.d) {
-                        *o = x * l;
-                    }
-                }
-                let log = ArrayViewMut2::from_shape((c, c), log_lower)
-                    .expect("each matrix holds c × c values");
-                symmetric_product_lower_into(log, ws.a.view(), v.t());
-                Ok(())
+                decompose_whitened(inv_sqrt, cov, ws, vectors, values, log_lower)
             },
         )
         .collect();
@@ -306,25 +288,101 @@ fn exact_round(
     Ok(mean_of_lower_triangles(scratch, c, n))
 }
 
+widest_vectors! {
+    /// `W C W = V Λ Vᵀ` into `vectors` (column-major) and `values`, and the lower triangle of
+    /// `logm(W C W)` (row-major) into `log_lower`.
+    fn decompose_whitened(
+        inv_sqrt: ArrayView2<f64>,
+        cov: ArrayView2<f64>,
+        ws: &mut MatrixWorkspace,
+        vectors: &mut [f64],
+        values: &mut [f64],
+        log_lower: &mut [f64],
+    ) -> Result<(), SpdError> = decompose_whitened_portable;
+}
+
+#[inline(always)]
+fn decompose_whitened_portable(
+    inv_sqrt: ArrayView2<f64>,
+    cov: ArrayView2<f64>,
+    ws: &mut MatrixWorkspace,
+    vectors: &mut [f64],
+    values: &mut [f64],
+    log_lower: &mut [f64],
+) -> Result<(), SpdError> {
+    let c = values.len();
+    whiten_lower_into(inv_sqrt, cov, &mut ws.a, &mut ws.b);
+    // Congruence keeps definiteness, so a non-SPD input fails here, by index.
+    ws.eig.decompose(ws.b.view())?;
+    spd::check_positive_definite(ws.eig.values())?;
+    values.copy_from_slice(ws.eig.values());
+    for (dst, src) in vectors.iter_mut().zip(ws.eig.vectors().t().iter()) {
+        *dst = *src;
+    }
+    // lower(V diag(ln λ) Vᵀ), row-major, as the product (V diag(ln λ)) · Vᵀ.
+    let v = ws.eig.vectors();
+    for (l, &x) in ws.d.iter_mut().zip(ws.eig.values()) {
+        *l = x.ln();
+    }
+    for (mut row, vrow) in ws.a.rows_mut().into_iter().zip(v.rows()) {
+        for ((o, &x), &l) in row.iter_mut().zip(vrow).zip(&ws.d) {
+            *o = x * l;
+        }
+    }
+    let log = ArrayViewMut2::from_shape((c, c), log_lower).expect("each matrix holds c × c values");
+    symmetric_product_lower_into(log, ws.a.view(), v.t());
+    Ok(())
+}
+
 /// `Σ wᵢ Aᵢ` (`wᵢ = 1/n`) of the symmetric matrices whose lower triangles are stored row-major
 /// in `parts` (`n × c × c`; upper triangles ignored), summed in index order, as a full matrix.
 fn mean_of_lower_triangles(parts: &[f64], c: usize, n: usize) -> Array2<f64> {
     let weight = 1.0 / n as f64;
-    let mut sum = Array2::<f64>::zeros((c, c));
+    let mut sum = vec![0.0; c * c];
+    // Blocks of rows in parallel, each summed over the matrices in index order: the same
+    // bits as one serial pass, whatever the number of threads.
+    const ROWS_PER_TASK: usize = 8;
+    sum.par_chunks_mut(ROWS_PER_TASK * c)
+        .enumerate()
+        .for_each(|(block, acc_rows)| {
+            accumulate_lower_rows(acc_rows, block * ROWS_PER_TASK, parts, c, n, weight)
+        });
+    let mut sum = Array2::from_shape_vec((c, c), sum).expect("the buffer holds c × c values");
+    mirror_lower(sum.view_mut());
+    sum
+}
+
+widest_vectors! {
+    /// Rows `first_row ..` (as many as `acc_rows` holds) of `Σ weight · Aᵢ` over the lower
+    /// triangles in `parts`, in index order.
+    fn accumulate_lower_rows(
+        acc_rows: &mut [f64],
+        first_row: usize,
+        parts: &[f64],
+        c: usize,
+        n: usize,
+        weight: f64,
+    ) = accumulate_lower_rows_portable;
+}
+
+#[inline(always)]
+fn accumulate_lower_rows_portable(
+    acc_rows: &mut [f64],
+    first_row: usize,
+    parts: &[f64],
+    c: usize,
+    n: usize,
+    weight: f64,
+) {
     for part in parts.chunks_exact(c * c).take(n) {
-        for (row, (mut acc, values)) in sum
-            .rows_mut()
-            .into_iter()
-            .zip(part.chunks_exact(c))
-            .enumerate()
-        {
-            for (a, &v) in acc.iter_mut().zip(&values[..=row]) {
+        for (offset, acc) in acc_rows.chunks_exact_mut(c).enumerate() {
+            let row = first_row + offset;
+            let values = &part[row * c..=row * c + row];
+            for (a, &v) in acc.iter_mut().zip(values) {
                 *a += weight * v;
             }
         }
     }
-    mirror_lower(sum.view_mut());
-    sum
 }
 
 /// `Kᵢ[j,k] = (x/2) / tanh(x/2)` with `x = ln λⱼ − ln λₖ` for every matrix of the round
@@ -338,25 +396,33 @@ fn newton_weights(round: &WhitenedRound, out: &mut [f64]) {
         .zip(round.values.par_chunks(c))
         .for_each_init(
             || vec![0.0; c],
-            |logs, (k, values)| {
-                for (l, &v) in logs.iter_mut().zip(values) {
-                    *l = v.ln();
-                }
-                for col in 0..c {
-                    k[col * c + col] = 1.0;
-                    for row in col + 1..c {
-                        let x = logs[row] - logs[col];
-                        let w = if x.abs() < 1e-3 {
-                            1.0 + x * x / 12.0
-                        } else {
-                            0.5 * (values[row] + values[col]) * x / (values[row] - values[col])
-                        };
-                        k[col * c + row] = w;
-                        k[row * c + col] = w;
-                    }
-                }
-            },
+            |logs, (k, values)| fill_newton_weights(values, logs, k),
         );
+}
+
+widest_vectors! {
+    /// The weights `K` of one matrix (full, column-major) from its eigenvalues; `logs` is
+    /// scratch for their logarithms.
+    fn fill_newton_weights(values: &[f64], logs: &mut [f64], k: &mut [f64]) =
+        fill_newton_weights_portable;
+}
+
+#[inline(always)]
+fn fill_newton_weights_portable(values: &[f64], logs: &mut [f64], k: &mut [f64]) {
+    let c = values.len();
+    for (l, &v) in logs.iter_mut().zip(values) {
+        *l = v.ln();
+    }
+    // Both triangles, each column in one contiguous branch-free pass (vectorised; the
+    // formula is symmetric to the bit, and 1 on the diagonal).
+    for ((column, &log_col), &value_col) in k.chunks_exact_mut(c).zip(logs.iter()).zip(values) {
+        for ((w, &log_row), &value_row) in column.iter_mut().zip(logs.iter()).zip(values) {
+            let x = log_row - log_col;
+            let close = 1.0 + x * x * (1.0 / 12.0);
+            let apart = 0.5 * (value_row + value_col) * x / (value_row - value_col);
+            *w = if x.abs() < 1e-3 { close } else { apart };
+        }
+    }
 }
 
 /// Solves `H(X) = rhs` by conjugate gradients in the Frobenius inner product until the
@@ -412,26 +478,45 @@ fn apply_newton_operator(
         .enumerate()
         .for_each_init(
             || MatrixWorkspace::new(c),
-            |ws, (i, (out, k))| {
-                let (_, v) = round.matrix(i);
-                // Y = Vᵀ X V in full (a full product costs less than mirroring a triangle
-                // through strided writes), then Z = K ⊙ Y (k is symmetric, so its
-                // column-major layout reads the same row-major).
-                product_into(ws.a.view_mut(), x.view(), v);
-                product_into(ws.b.view_mut(), v.t(), ws.a.view());
-                let Some(y) = ws.b.as_slice_mut() else {
-                    unreachable!("workspace matrices are contiguous")
-                };
-                for (z, &kk) in y.iter_mut().zip(k) {
-                    *z *= kk;
-                }
-                product_into(ws.a.view_mut(), v, ws.b.view());
-                let out =
-                    ArrayViewMut2::from_shape((c, c), out).expect("each matrix holds c × c values");
-                symmetric_product_lower_into(out, ws.a.view(), v.t());
-            },
+            |ws, (i, (out, k))| newton_operator_term(x.view(), round.matrix(i).1, k, ws, out),
         );
     mean_of_lower_triangles(scratch, c, n)
+}
+
+widest_vectors! {
+    /// The lower triangle (row-major, into `out`) of one term `V (K ⊙ (Vᵀ X V)) Vᵀ` of `H(X)`.
+    fn newton_operator_term(
+        x: ArrayView2<f64>,
+        v: ArrayView2<f64>,
+        k: &[f64],
+        ws: &mut MatrixWorkspace,
+        out: &mut [f64],
+    ) = newton_operator_term_portable;
+}
+
+#[inline(always)]
+fn newton_operator_term_portable(
+    x: ArrayView2<f64>,
+    v: ArrayView2<f64>,
+    k: &[f64],
+    ws: &mut MatrixWorkspace,
+    out: &mut [f64],
+) {
+    let c = v.nrows();
+    // Y = Vᵀ X V in full (a full product costs less than mirroring a triangle through
+    // strided writes), then Z = K ⊙ Y (k is symmetric, so its column-major layout reads the
+    // same row-major).
+    product_into(ws.a.view_mut(), x, v);
+    product_into(ws.b.view_mut(), v.t(), ws.a.view());
+    let Some(y) = ws.b.as_slice_mut() else {
+        unreachable!("workspace matrices are contiguous")
+    };
+    for (z, &kk) in y.iter_mut().zip(k) {
+        *z *= kk;
+    }
+    product_into(ws.a.view_mut(), v, ws.b.view());
+    let out = ArrayViewMut2::from_shape((c, c), out).expect("each matrix holds c × c values");
+    symmetric_product_lower_into(out, ws.a.view(), v.t());
 }
 
 /// `M^{1/2} expm(X) M^{1/2}`, exactly symmetric.
@@ -468,4 +553,73 @@ pub(crate) fn whiten_lower_into(
 ) {
     product_into(half.view_mut(), w, x);
     symmetric_product_lower_into(out.view_mut(), half.view(), w);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    fn bits(x: &[f64]) -> Vec<u64> {
+        x.iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// The kernels run through `widest_vectors!` give the same bits as their portable
+    /// (baseline x86-64) builds, so results do not depend on the CPU's vector unit.
+    #[test]
+    fn dispatched_kernels_match_portable_builds_bit_for_bit() {
+        let mut rng = Rng::new(7);
+        for c in [5, 17, 64] {
+            let b = Array2::from_shape_fn((c, c + 3), |_| rng.normal());
+            let mut cov = b.dot(&b.t());
+            for i in 0..c {
+                cov[[i, i]] += 0.1;
+            }
+            let w = Array2::from_shape_fn((c, c), |(i, j)| {
+                if i == j {
+                    1.0
+                } else {
+                    0.01 * ((i * 7 + j * 3) % 5) as f64
+                }
+            });
+            let w = &w + &w.t();
+            let mut ws = [MatrixWorkspace::new(c), MatrixWorkspace::new(c)];
+            let mut vectors = [vec![0.0; c * c], vec![0.0; c * c]];
+            let mut values = [vec![0.0; c], vec![0.0; c]];
+            let mut logs = [vec![0.0; c * c], vec![0.0; c * c]];
+            let [ws0, ws1] = &mut ws;
+            let [v0, v1] = &mut vectors;
+            let [l0, l1] = &mut values;
+            let [g0, g1] = &mut logs;
+            decompose_whitened(w.view(), cov.view(), ws0, v0, l0, g0).unwrap();
+            decompose_whitened_portable(w.view(), cov.view(), ws1, v1, l1, g1).unwrap();
+            assert_eq!(bits(v0), bits(v1));
+            assert_eq!(bits(l0), bits(l1));
+            assert_eq!(bits(g0), bits(g1));
+
+            let mut k = [vec![0.0; c * c], vec![0.0; c * c]];
+            let mut scratch = vec![0.0; c];
+            // Include equal and nearly equal eigenvalues (the series branch).
+            let mut spectrum = l0.clone();
+            spectrum[1] = spectrum[0];
+            spectrum[2] = spectrum[3] * (1.0 + 1e-5);
+            fill_newton_weights(&spectrum, &mut scratch, &mut k[0]);
+            fill_newton_weights_portable(&spectrum, &mut scratch, &mut k[1]);
+            assert_eq!(bits(&k[0]), bits(&k[1]));
+            assert!(k[0].iter().all(|x| x.is_finite() && *x >= 1.0));
+
+            let x = Array2::from_shape_fn((c, c), |(i, j)| ((i + j) as f64).sin());
+            let v = ArrayView2::from_shape((c, c).f(), &v0[..]).unwrap();
+            let mut out = [vec![0.0; c * c], vec![0.0; c * c]];
+            newton_operator_term(x.view(), v, &k[0], ws0, &mut out[0]);
+            newton_operator_term_portable(x.view(), v, &k[0], ws1, &mut out[1]);
+            assert_eq!(bits(&out[0]), bits(&out[1]));
+
+            let parts: Vec<f64> = (0..3 * c * c).map(|_| rng.normal()).collect();
+            let mut acc = [vec![0.0; c * c], vec![0.0; c * c]];
+            accumulate_lower_rows(&mut acc[0], 0, &parts, c, 3, 1.0 / 3.0);
+            accumulate_lower_rows_portable(&mut acc[1], 0, &parts, c, 3, 1.0 / 3.0);
+            assert_eq!(bits(&acc[0]), bits(&acc[1]));
+        }
+    }
 }

@@ -17,6 +17,7 @@ use super::riemann::{
     whiten_lower_into,
 };
 use super::spd::{self, SpdError};
+use super::vector_dispatch::widest_vectors;
 
 /// A fitted tangent-space map.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,53 +145,12 @@ impl TangentSpace {
                 || MatrixWorkspace::new(c),
                 |ws, (index, row)| {
                     let (values, v) = round.matrix(index);
-                    // ws.b = F = Vᵀ E V, ws.a = F Λ, lower(ws.c) = F Λ Fᵀ.
-                    product_into(ws.a.view_mut(), e.view(), v);
-                    product_into(ws.b.view_mut(), v.t(), ws.a.view());
-                    ws.a.assign(&ws.b);
-                    for mut r in ws.a.rows_mut() {
-                        for (x, &l) in r.iter_mut().zip(values) {
-                            *x *= l;
-                        }
-                    }
-                    symmetric_product_lower_into(ws.c.view_mut(), ws.a.view(), ws.b.t());
-                    let Some(p) = ws.c.as_slice_mut() else {
-                        unreachable!("workspace matrices are contiguous")
-                    };
-                    for (j, &lj) in values.iter().enumerate() {
-                        p[j * c + j] -= lj;
-                    }
-                    // Δ relative to the eigenvalues it couples: the size of the perturbation
-                    // seen by logm, whose first-order update is off by about its square.
-                    let mut perturbation = 0.0f64;
-                    for j in 0..c {
-                        for k in 0..=j {
-                            let relative = p[j * c + k].abs() / (values[j] * values[k]).sqrt();
-                            perturbation = perturbation.max(relative);
-                        }
-                    }
-                    if perturbation.is_nan() || perturbation > MAX_PERTURBATION_FOR_UPDATE {
+                    if update_log_upper(e.view(), values, v, ws, row) {
+                        Ok(())
+                    } else {
                         let cov = covariances.index_axis(Axis(0), index);
-                        return exact_log_upper(w, cov, ws, row);
+                        exact_log_upper(w, cov, ws, row)
                     }
-                    for (l, &x) in ws.d.iter_mut().zip(values) {
-                        *l = x.ln();
-                    }
-                    for j in 0..c {
-                        for k in 0..j {
-                            let update =
-                                log_divided_difference(ws.d[j] - ws.d[k], values[j], values[k])
-                                    * p[j * c + k];
-                            p[j * c + k] = update;
-                            p[k * c + j] = update;
-                        }
-                        p[j * c + j] = ws.d[j] + p[j * c + j] / values[j];
-                    }
-                    product_into(ws.a.view_mut(), v, ws.c.view());
-                    symmetric_product_lower_into(ws.b.view_mut(), ws.a.view(), v.t());
-                    // Only the lower triangle is valid: its transpose's upper triangle.
-                    upper_into(ws.b.t(), row);
-                    Ok(())
                 },
             )
             .collect();
@@ -199,6 +159,80 @@ impl TangentSpace {
         }
         Ok(out)
     }
+}
+
+widest_vectors! {
+    /// The first-order update of [`TangentSpace::transform_near`] for one matrix into `row`,
+    /// or false (and `row` untouched) when its perturbation is too large for it.
+    fn update_log_upper(
+        e: ArrayView2<f64>,
+        values: &[f64],
+        v: ArrayView2<f64>,
+        ws: &mut MatrixWorkspace,
+        row: &mut [f64],
+    ) -> bool = update_log_upper_portable;
+}
+
+#[inline(always)]
+fn update_log_upper_portable(
+    e: ArrayView2<f64>,
+    values: &[f64],
+    v: ArrayView2<f64>,
+    ws: &mut MatrixWorkspace,
+    row: &mut [f64],
+) -> bool {
+    let c = values.len();
+    // ws.b = F = Vᵀ E V, ws.a = F Λ, lower(ws.c) = F Λ Fᵀ.
+    product_into(ws.a.view_mut(), e, v);
+    product_into(ws.b.view_mut(), v.t(), ws.a.view());
+    ws.a.assign(&ws.b);
+    for mut r in ws.a.rows_mut() {
+        for (x, &l) in r.iter_mut().zip(values) {
+            *x *= l;
+        }
+    }
+    symmetric_product_lower_into(ws.c.view_mut(), ws.a.view(), ws.b.t());
+    let Some(p) = ws.c.as_slice_mut() else {
+        unreachable!("workspace matrices are contiguous")
+    };
+    for (j, &lj) in values.iter().enumerate() {
+        p[j * c + j] -= lj;
+    }
+    // Δ relative to the eigenvalues it couples: the size of the perturbation seen by logm,
+    // whose first-order update is off by about its square.
+    for (s, &x) in ws.d.iter_mut().zip(values) {
+        *s = 1.0 / x.sqrt();
+    }
+    let mut perturbation = 0.0f64;
+    let mut finite = true;
+    for (j, prow) in p.chunks_exact(c).enumerate() {
+        let scale_j = ws.d[j];
+        for (&x, &scale_k) in prow[..=j].iter().zip(&ws.d) {
+            let relative = x.abs() * scale_j * scale_k;
+            finite &= relative.is_finite();
+            perturbation = perturbation.max(relative);
+        }
+    }
+    if !finite || perturbation > MAX_PERTURBATION_FOR_UPDATE {
+        return false;
+    }
+    for (l, &x) in ws.d.iter_mut().zip(values) {
+        *l = x.ln();
+    }
+    for j in 0..c {
+        for k in 0..j {
+            let update =
+                log_divided_difference(ws.d[j] - ws.d[k], values[j], values[k]) * p[j * c + k];
+            p[j * c + k] = update;
+            p[k * c + j] = update;
+        }
+        p[j * c + j] = ws.d[j] + p[j * c + j] / values[j];
+    }
+    product_into(ws.a.view_mut(), v, ws.c.view());
+    symmetric_product_lower_into(ws.b.view_mut(), ws.a.view(), v.t());
+    // Only the lower triangle is valid: its transpose's upper triangle.
+    upper_into(ws.b.t(), row);
+    true
 }
 
 /// `upper(logm(w · cov · w))` into `row`.

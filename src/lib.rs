@@ -13,5 +13,6 @@ pub mod features;
 pub mod ica;
 pub mod io;
 pub mod rng;
+pub(crate) mod simd;
 pub mod spec;
 pub mod stages;

@@ -23,7 +23,7 @@ use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, Axis, s};
 use rayon::prelude::*;
 
 use super::products::{mirror_lower, symmetric_product_lower_into};
-use super::vector_dispatch::widest_vectors;
+use crate::simd::widest_vectors;
 
 /// Which covariance estimator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -3,8 +3,6 @@
 //!
 //! Pure functions on ndarray; the `epoch` and `covariance` stages wire them into the DAG.
 
-mod vector_dispatch;
-
 pub mod covariance;
 pub mod epochs;
 pub mod events;

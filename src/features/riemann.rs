@@ -30,7 +30,7 @@ use rayon::prelude::*;
 
 use super::products::{mirror_lower, product_into, symmetric_product_lower_into};
 use super::spd::{self, SpdError, SymmetricEigen};
-use super::vector_dispatch::widest_vectors;
+use crate::simd::widest_vectors;
 
 /// Convergence settings. `tol` is pyriemann's tolerance on `‖J‖_F` (`tol=10e-9`): Newton
 /// stops once its step `‖X‖_F` is below `√tol / 10`, which leaves a gradient of order

@@ -17,7 +17,7 @@ use super::riemann::{
     whiten_lower_into,
 };
 use super::spd::{self, SpdError};
-use super::vector_dispatch::widest_vectors;
+use crate::simd::widest_vectors;
 
 /// A fitted tangent-space map.
 #[derive(Debug, Clone, PartialEq)]

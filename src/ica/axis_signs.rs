@@ -13,7 +13,6 @@ use faer_ext::IntoFaer;
 use ndarray::{Array2, ArrayView2, s};
 
 use super::block_kernels::{max_abs32, round_scaled};
-use super::isa::{Isa, isa};
 use super::linalg::gemm_into;
 
 /// Unit roundoff of f32.
@@ -21,7 +20,6 @@ const U32: f64 = f32::EPSILON as f64 / 2.0;
 
 /// The running search over blocks of centred data.
 pub(crate) struct AxisSigns {
-    isa: Isa,
     /// The axes (unit rows) in double precision, for the rescoring.
     axes: Array2<f64>,
     /// The same axes rounded to single precision.
@@ -45,7 +43,6 @@ impl AxisSigns {
     pub fn new(axes: ArrayView2<f64>, scale: f64, block_len: usize) -> Self {
         let (n_axes, n_ch) = axes.dim();
         AxisSigns {
-            isa: isa(),
             axes: axes.to_owned(),
             axes32: axes.mapv(|v| v as f32),
             scale,
@@ -71,7 +68,7 @@ impl AxisSigns {
             let (Some(src), Some(dst)) = (src.to_slice(), dst.as_slice_mut()) else {
                 unreachable!("rows of blocks of standard-layout arrays are contiguous")
             };
-            round_scaled(self.isa, src, self.scale, dst, norms2);
+            round_scaled(src, self.scale, dst, norms2);
         }
         // |fl32(w̃·x̃) − w·x| ≤ (2u + u²)·Σ|w_c x_c| (rounding w and x) + γ_n·Σ|w̃_c x̃_c|
         // (the sum, in any order, fused or not), and Σ|w_c x_c| ≤ ‖w‖‖x‖ = ‖x‖ for a unit
@@ -94,7 +91,7 @@ impl AxisSigns {
             let row = row
                 .to_slice()
                 .expect("rows of a block of a standard-layout array are contiguous");
-            let block_max = max_abs32(self.isa, row) as f64;
+            let block_max = max_abs32(row) as f64;
             let (best, _) = self.best[k];
             // No sample of this block can exceed the best so far.
             if block_max + bound <= best {

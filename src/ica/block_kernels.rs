@@ -3,7 +3,7 @@
 //! multiply-add and fixed lane counts, so every variant gives the same bits; the wide ones
 //! are only faster (the baseline build is SSE2).
 
-use super::isa::per_isa;
+use crate::simd::widest_vectors;
 
 /// Running sums per lane: 32 lanes are four AVX-512 (eight AVX2) independent additions in
 /// flight, enough to hide the adder's latency.
@@ -66,17 +66,17 @@ fn max_abs_body(values: &[f64]) -> f64 {
     f64::from_bits(bits)
 }
 
-per_isa! {
+widest_vectors! {
     /// `out = src - mean(src)`; returns `(Σ src, mean)`.
-    fn sum_and_centre(src: &[f64], out: &mut [f64]) -> (f64, f64) = sum_and_centre_body
+    pub(crate) fn sum_and_centre(src: &[f64], out: &mut [f64]) -> (f64, f64) = sum_and_centre_body;
 }
-per_isa! {
+widest_vectors! {
     /// `out = src - m`.
-    fn centre(src: &[f64], m: f64, out: &mut [f64]) -> () = centre_body
+    pub(crate) fn centre(src: &[f64], m: f64, out: &mut [f64]) = centre_body;
 }
-per_isa! {
+widest_vectors! {
     /// Largest |x| over `values`.
-    fn max_abs(values: &[f64]) -> f64 = max_abs_body
+    pub(crate) fn max_abs(values: &[f64]) -> f64 = max_abs_body;
 }
 
 /// Largest |x| over finite `values`, as [`max_abs_body`].
@@ -99,11 +99,11 @@ fn round_scaled_body(src: &[f64], scale: f64, dst: &mut [f32], norms2: &mut [f64
     }
 }
 
-per_isa! {
+widest_vectors! {
     /// Largest |x| over finite `values`.
-    fn max_abs32(values: &[f32]) -> f32 = max_abs32_body
+    pub(crate) fn max_abs32(values: &[f32]) -> f32 = max_abs32_body;
 }
-per_isa! {
+widest_vectors! {
     /// `dst = f32(src · scale)` and `norms2 += (src · scale)²`.
-    fn round_scaled(src: &[f64], scale: f64, dst: &mut [f32], norms2: &mut [f64]) -> () = round_scaled_body
+    pub(crate) fn round_scaled(src: &[f64], scale: f64, dst: &mut [f32], norms2: &mut [f64]) = round_scaled_body;
 }

@@ -31,8 +31,8 @@ use ndarray::Array2;
 
 use super::panels::SamplePanels;
 // f64 accumulators per row: the double-precision kernels' lanes (one AVX-512 register).
-use super::isa::{Isa, isa, per_isa};
 use super::score_kernels::{LANES as SUM_LANES, LaneProduct, lane_sum};
+use crate::simd::{Isa, isa, widest_vectors};
 
 /// f32 lanes per vector (one AVX-512 register, two AVX2 ones).
 const LANES: usize = 16;
@@ -102,7 +102,6 @@ impl LossScreen {
     /// For the data `x` (fixed for the fit) and the tanh density's `alpha`.
     pub(crate) fn new(x: &SamplePanels, alpha: f64) -> Self {
         let n = x.n_rows();
-        let isa = isa();
         let keep = n * x.n_samples() * std::mem::size_of::<f32>() <= KEEP_COPY_BYTES;
         let mut copy32 = vec![0.0; if keep { n * x.n_samples() } else { 0 }];
         let mut abs_sums = vec![0.0; n];
@@ -118,7 +117,7 @@ impl LossScreen {
                     .sum::<f64>();
             }
             if keep {
-                narrow(isa, panel, &mut copy32[range]);
+                narrow(panel, &mut copy32[range]);
             }
         }
         let scratch = if keep { 0 } else { n * width };
@@ -147,7 +146,7 @@ impl LossScreen {
             let y32 = &mut self.y32[..n * w];
             let x32: &[f32] = if self.copy32.is_empty() {
                 let (panel, _) = x.panel(p);
-                narrow(isa, panel, &mut self.x32[..n * w]);
+                narrow(panel, &mut self.x32[..n * w]);
                 &self.x32[..n * w]
             } else {
                 &self.copy32[range]
@@ -444,10 +443,10 @@ fn narrow_body(src: &[f64], dst: &mut [f32]) {
     }
 }
 
-per_isa! {
+widest_vectors! {
     /// Convert a panel to single precision (one vector instruction per 8 or 4 values rather
     /// than baseline SSE2's 2).
-    fn narrow(src: &[f64], dst: &mut [f32]) -> () = narrow_body
+    pub(crate) fn narrow(src: &[f64], dst: &mut [f32]) = narrow_body;
 }
 
 #[cfg(target_arch = "x86_64")]

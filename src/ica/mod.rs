@@ -10,7 +10,6 @@ mod block_kernels;
 pub mod decomposition;
 pub mod fastica;
 pub mod infomax;
-mod isa;
 pub(crate) mod linalg;
 mod loss_screen;
 pub mod mne_random;

@@ -12,8 +12,8 @@
 //! (Rust never contracts), each lane's sums run in a fixed element order, and the lanes are
 //! combined in a fixed order. Runtime dispatch only picks how wide the registers are.
 
-use super::isa::{Isa, isa};
 use super::picard::Density;
+use crate::simd::{Isa, isa};
 
 /// Number of independent accumulators per row (the sums' lane structure, fixed whatever the
 /// hardware so that the bits are too).

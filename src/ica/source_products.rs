@@ -12,8 +12,8 @@
 
 use ndarray::Array2;
 
-use super::isa::{Isa, isa};
 use super::score_kernels::{LANES, fmadd, lane_sum};
+use crate::simd::{Isa, isa};
 
 /// Sample vectors per tile of [`unmix_block`].
 const UNMIX_VECTORS: usize = 4;

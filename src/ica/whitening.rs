@@ -29,7 +29,6 @@ use ndarray::{Array1, Array2, ArrayView2, s};
 use super::IcaError;
 use super::axis_signs::AxisSigns;
 use super::block_kernels::{centre, max_abs, sum_and_centre};
-use super::isa::isa;
 use super::linalg::{eigh, gemm_into, gram_lower_into, matmul};
 
 /// Relative variance below which a principal axis is rounding noise. The Gram matrix's
@@ -139,7 +138,6 @@ fn fit_pca_impl(
             n_components: 0,
         });
     }
-    let isa = isa();
     let block_len = BLOCK.min(n_t);
     let n_blocks = n_t.div_ceil(block_len);
     let mut block = Array2::<f64>::zeros((n_ch, block_len));
@@ -164,7 +162,7 @@ fn fit_pca_impl(
             let out = out
                 .as_slice_mut()
                 .expect("rows of a block of a standard-layout array are contiguous");
-            let (sum, mean) = sum_and_centre(isa, src, out);
+            let (sum, mean) = sum_and_centre(src, out);
             row_sums[c] += sum;
             block_means[(b, c)] = mean;
         }
@@ -275,7 +273,7 @@ fn fit_pca_impl(
             let out = out
                 .as_slice_mut()
                 .expect("rows of a block of a standard-layout array are contiguous");
-            centre(isa, src, channel_mean[c], out);
+            centre(src, channel_mean[c], out);
         }
         let mut z = whitened.slice_mut(s![.., start..stop]);
         if n_whiten > 0 {
@@ -288,7 +286,7 @@ fn fit_pca_impl(
             // The block's largest magnitude (exact whatever the order, so many lanes), then
             // the first sample reaching it: numpy's argmax keeps the first maximum, and a
             // later block only wins with a strictly larger one.
-            let block_max = max_abs(isa, row);
+            let block_max = max_abs(row);
             if block_max > best[k].0
                 && let Some(&v) = row.iter().find(|v| v.abs() == block_max)
             {

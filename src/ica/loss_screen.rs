@@ -101,8 +101,13 @@ struct RowSums {
 impl LossScreen {
     /// For the data `x` (fixed for the fit) and the tanh density's `alpha`.
     pub(crate) fn new(x: &SamplePanels, alpha: f64) -> Self {
+        Self::with_copy_limit(x, alpha, KEEP_COPY_BYTES)
+    }
+
+    /// [`LossScreen::new`] keeping a single-precision copy only up to `copy_limit` bytes.
+    fn with_copy_limit(x: &SamplePanels, alpha: f64, copy_limit: usize) -> Self {
         let n = x.n_rows();
-        let keep = n * x.n_samples() * std::mem::size_of::<f32>() <= KEEP_COPY_BYTES;
+        let keep = n * x.n_samples() * std::mem::size_of::<f32>() <= copy_limit;
         let mut copy32 = vec![0.0; if keep { n * x.n_samples() } else { 0 }];
         let mut abs_sums = vec![0.0; n];
         let mut width = 0;
@@ -544,6 +549,11 @@ mod tests {
             let panels = SamplePanels::from_rows(x.clone(), 1024);
             let mut screen = LossScreen::new(&panels, alpha);
             let rows = screen.screen(&u, &panels);
+            // Without the copy (long recordings) each panel is converted as it is read:
+            // the same values, so the same sums.
+            let mut converting = LossScreen::with_copy_limit(&panels, alpha, 0);
+            assert!(converting.copy32.is_empty() && !screen.copy32.is_empty());
+            assert_eq!(converting.screen(&u, &panels), rows);
             for (i, (row, &e)) in rows.iter().zip(&exact).enumerate() {
                 let err = (row.log_lik - e).abs();
                 assert!(

@@ -80,15 +80,6 @@ impl SamplePanels {
         (&self.data[range], w)
     }
 
-    /// Panel `p + 1`'s values, or nothing after the last panel (for prefetching).
-    pub(crate) fn next_panel(&self, p: usize) -> &[f64] {
-        if p + 1 < self.n_panels() {
-            self.panel(p + 1).0
-        } else {
-            &[]
-        }
-    }
-
     /// Where panel `p` lies in the panel-ordered buffer, and its width (for copies of the
     /// data laid out the same way).
     pub(crate) fn panel_range(&self, p: usize) -> (std::ops::Range<usize>, usize) {

@@ -241,7 +241,7 @@ impl Sweep {
         self.sums.fill(RowSums::default());
         for p in 0..x.n_panels() {
             let (panel, w) = x.panel(p);
-            unmix_block(unmixing, panel, &mut self.y, w, x.next_panel(p));
+            unmix_block(unmixing, panel, &mut self.y, w);
             for (i, sums) in self.sums.iter_mut().enumerate() {
                 loss_row(self.density, &contiguous(self.y.row(i))[..w], sums);
             }
@@ -265,7 +265,7 @@ impl Sweep {
         let full_hessian = self.sq.ncols() > 0;
         for p in 0..x.n_panels() {
             let (panel, w) = x.panel(p);
-            unmix_block(unmixing, panel, &mut self.y, w, x.next_panel(p));
+            unmix_block(unmixing, panel, &mut self.y, w);
             for (i, sums) in self.sums.iter_mut().enumerate() {
                 let mut psi = self.psi.row_mut(i);
                 let mut dpsi = self.dpsi.row_mut(i);

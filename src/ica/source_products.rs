@@ -92,49 +92,22 @@ fn prefetch_ahead(x: &[f64], n: usize, x_stride: usize, t: usize, w: usize) {
     }
 }
 
-/// Ask for `count` cache lines of `next` from line `first` (those inside it), into L2.
-#[inline(always)]
-fn prefetch_lines(next: &[f64], first: usize, count: usize) {
-    const LINE: usize = 8; // doubles per 64-byte line
-    for line in first..first + count {
-        let at = line * LINE;
-        if at >= next.len() {
-            return;
-        }
-        let _p = next[at..].as_ptr();
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a prefetch is only a hint; `_p` points into `next`.
-        unsafe {
-            use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
-            _mm_prefetch::<_MM_HINT_T1>(_p.cast());
-        }
-    }
-}
-
-/// `y[i][t] = Σ_k a[i][k]·x[k][t]` for t < w (`x` starts at the block's first sample).
+/// `y[i][t] = Σ_k a[i][k]·x[k][t]` for t < w, `x` a panel (n rows of `w` samples).
 /// Tiles of samples outside, rows inside, so that a tile's n rows of `x` are read from L1.
-/// `next` (the next panel, or empty) is prefetched into L2 a slice per tile, so that on
-/// data far larger than the caches the next panel is on its way while this one is
-/// computed. (Measured only under load on the 470 MB recording: no difference beyond the
-/// noise; the panel layout itself halved the product's time there.)
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn unmix_generic<const FMA: bool>(
     a: &[f64],
     n: usize,
     x: &[f64],
-    x_stride: usize,
     y: &mut [f64],
     y_stride: usize,
     w: usize,
-    next: &[f64],
 ) {
+    let x_stride = w;
     let tile = UNMIX_VECTORS * LANES;
     let full = w - w % tile;
-    let lines_per_tile = next.len().div_ceil(8).div_ceil((full / tile).max(1));
-    for (j, t) in (0..full).step_by(tile).enumerate() {
+    for t in (0..full).step_by(tile) {
         prefetch_ahead(x, n, x_stride, t + PREFETCH_DISTANCE, w);
-        prefetch_lines(next, j * lines_per_tile, lines_per_tile);
         let mut i0 = 0;
         while i0 < n {
             let rows = (n - i0).min(ROW_TILE);
@@ -162,56 +135,35 @@ fn unmix_generic<const FMA: bool>(
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
-#[allow(clippy::too_many_arguments)]
-fn unmix_avx512(
-    a: &[f64],
-    n: usize,
-    x: &[f64],
-    x_stride: usize,
-    y: &mut [f64],
-    y_stride: usize,
-    w: usize,
-    next: &[f64],
-) {
-    unmix_generic::<true>(a, n, x, x_stride, y, y_stride, w, next)
+fn unmix_avx512(a: &[f64], n: usize, x: &[f64], y: &mut [f64], y_stride: usize, w: usize) {
+    unmix_generic::<true>(a, n, x, y, y_stride, w)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-fn unmix_avx2(
-    a: &[f64],
-    n: usize,
-    x: &[f64],
-    x_stride: usize,
-    y: &mut [f64],
-    y_stride: usize,
-    w: usize,
-    next: &[f64],
-) {
-    unmix_generic::<true>(a, n, x, x_stride, y, y_stride, w, next)
+fn unmix_avx2(a: &[f64], n: usize, x: &[f64], y: &mut [f64], y_stride: usize, w: usize) {
+    unmix_generic::<true>(a, n, x, y, y_stride, w)
 }
 
 /// `y[.., ..w] = a · x` for a square `a` (n × n, standard layout), a panel `x` (n rows of
-/// `w` samples, row stride `w`) and `y` (n × ≥ w, standard layout); `next` is the panel
-/// read after this one (empty if none), prefetched meanwhile.
-pub(crate) fn unmix_block(a: &Array2<f64>, x: &[f64], y: &mut Array2<f64>, w: usize, next: &[f64]) {
+/// `w` samples, row stride `w`) and `y` (n × ≥ w, standard layout).
+pub(crate) fn unmix_block(a: &Array2<f64>, x: &[f64], y: &mut Array2<f64>, w: usize) {
     let n = a.nrows();
     assert!(
         a.ncols() == n && x.len() == n * w && y.nrows() == n && w <= y.ncols(),
         "unmix_block: shapes do not match"
     );
-    let (x_stride, y_stride) = (w, y.ncols());
+    let y_stride = y.ncols();
     let a = a.as_slice().expect("a standard-layout unmixing matrix");
     let y = y.as_slice_mut().expect("a standard-layout block");
     match isa() {
         // SAFETY: `isa` checked that the CPU has the features these variants enable.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { unmix_avx512(a, n, x, x_stride, y, y_stride, w, next) },
+        Isa::Avx512 => unsafe { unmix_avx512(a, n, x, y, y_stride, w) },
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { unmix_avx2(a, n, x, x_stride, y, y_stride, w, next) },
-        _ => unmix_generic::<false>(a, n, x, x_stride, y, y_stride, w, next),
+        Isa::Avx2 => unsafe { unmix_avx2(a, n, x, y, y_stride, w) },
+        _ => unmix_generic::<false>(a, n, x, y, y_stride, w),
     }
 }
 
@@ -487,7 +439,7 @@ mod tests {
             let a = pseudo(n, n, 0.71);
             let w = t;
             let mut y = Array2::zeros((n, w + 5));
-            unmix_block(&a, x.as_slice().expect("standard layout"), &mut y, w, &[]);
+            unmix_block(&a, x.as_slice().expect("standard layout"), &mut y, w);
             for i in 0..n {
                 for tt in 0..w {
                     let s: f64 = (0..n).map(|k| a[(i, k)] * x[(k, tt)]).sum();

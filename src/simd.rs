@@ -68,3 +68,38 @@ macro_rules! widest_vectors {
 }
 
 pub(crate) use widest_vectors;
+
+/// `fused_variants!(fn name(arg: Type, ...) -> Ret = generic);` defines `name` for kernels
+/// that fuse multiply-adds: `generic::<true>` compiled for AVX-512F + FMA or AVX2 + FMA, or
+/// `generic::<false>` (products rounded separately) on CPUs without FMA, as [`isa`] picks.
+/// `generic` takes `const FMA: bool` and must be `#[inline(always)]`, closures and helpers
+/// included: code not inlined into the `#[target_feature]` variants is compiled for the
+/// baseline, where `mul_add` is a slow software call.
+macro_rules! fused_variants {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $(-> $ret:ty)? = $generic:ident;) => {
+        $(#[$meta])*
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,fma")]
+                fn avx512($($arg: $ty),*) $(-> $ret)? {
+                    $generic::<true>($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2($($arg: $ty),*) $(-> $ret)? {
+                    $generic::<true>($($arg),*)
+                }
+                match $crate::simd::isa() {
+                    // SAFETY: `isa` found AVX-512F and FMA on this CPU.
+                    $crate::simd::Isa::Avx512 => return unsafe { avx512($($arg),*) },
+                    // SAFETY: `isa` found AVX2 and FMA on this CPU.
+                    $crate::simd::Isa::Avx2 => return unsafe { avx2($($arg),*) },
+                    $crate::simd::Isa::Baseline => {}
+                }
+            }
+            $generic::<false>($($arg),*)
+        }
+    };
+}
+
+pub(crate) use fused_variants;

@@ -32,7 +32,7 @@ use ndarray::Array2;
 use super::panels::SamplePanels;
 // f64 accumulators per row: the double-precision kernels' lanes (one AVX-512 register).
 use super::score_kernels::{LANES as SUM_LANES, LaneProduct, lane_sum};
-use crate::simd::{Isa, isa, widest_vectors};
+use crate::simd::{Isa, fused_variants, isa, widest_vectors};
 
 /// f32 lanes per vector (one AVX-512 register, two AVX2 ones).
 const LANES: usize = 16;
@@ -156,7 +156,7 @@ impl LossScreen {
             } else {
                 &self.copy32[range]
             };
-            unmix(isa, &self.unmixing32, n, x32, y32, w);
+            unmix(&self.unmixing32, n, x32, y32, w);
             for (i, sums) in self.sums.iter_mut().enumerate() {
                 loss_row(isa, self.alpha as f32, &y32[i * w..(i + 1) * w], sums);
             }
@@ -355,16 +355,8 @@ fn unmix_tile<const R: usize, const FMA: bool>(
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
-fn unmix_avx512(a: &[f32], n: usize, x: &[f32], y: &mut [f32], w: usize) {
-    unmix_generic::<true>(a, n, x, y, w)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn unmix_avx2(a: &[f32], n: usize, x: &[f32], y: &mut [f32], w: usize) {
-    unmix_generic::<true>(a, n, x, y, w)
+fused_variants! {
+    fn unmix_variants(a: &[f32], n: usize, x: &[f32], y: &mut [f32], w: usize) = unmix_generic;
 }
 
 /// [`loss_row_generic`] in AVX-512 intrinsics: left to itself the compiler splits the
@@ -460,17 +452,9 @@ fn loss_row_avx2(alpha: f32, y: &[f32], acc: &mut RowSums) {
     loss_row_generic::<true>(alpha, y, acc)
 }
 
-fn unmix(isa: Isa, a: &[f32], n: usize, x: &[f32], y: &mut [f32], w: usize) {
+fn unmix(a: &[f32], n: usize, x: &[f32], y: &mut [f32], w: usize) {
     assert!(a.len() == n * n && x.len() == n * w && y.len() == n * w);
-    match isa {
-        // SAFETY: `isa` checked that the CPU has the features these variants enable.
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { unmix_avx512(a, n, x, y, w) },
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { unmix_avx2(a, n, x, y, w) },
-        _ => unmix_generic::<false>(a, n, x, y, w),
-    }
+    unmix_variants(a, n, x, y, w)
 }
 
 fn loss_row(isa: Isa, alpha: f32, y: &[f32], acc: &mut RowSums) {

@@ -13,7 +13,7 @@
 //! combined in a fixed order. Runtime dispatch only picks how wide the registers are.
 
 use super::picard::Density;
-use crate::simd::{Isa, isa};
+use crate::simd::fused_variants;
 
 /// Number of independent accumulators per row (the sums' lane structure, fixed whatever the
 /// hardware so that the bits are too).
@@ -386,43 +386,20 @@ fn score_generic<const FMA: bool>(density: Density, y: &[f64], out: RowOut<'_>, 
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
-fn loss_avx512(density: Density, y: &[f64], acc: &mut RowSums) {
-    loss_generic::<true>(density, y, acc)
+fused_variants! {
+    fn loss_variants(density: Density, y: &[f64], acc: &mut RowSums) = loss_generic;
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn loss_avx2(density: Density, y: &[f64], acc: &mut RowSums) {
-    loss_generic::<true>(density, y, acc)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
-fn score_avx512(density: Density, y: &[f64], out: RowOut<'_>, acc: &mut RowSums) {
-    score_generic::<true>(density, y, out, acc)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn score_avx2(density: Density, y: &[f64], out: RowOut<'_>, acc: &mut RowSums) {
-    score_generic::<true>(density, y, out, acc)
+fused_variants! {
+    fn score_variants(density: Density, y: &[f64], out: RowOut<'_>, acc: &mut RowSums) =
+        score_generic;
 }
 
 /// Add the loss sums (Σ −log p(y), Σ y²) of one row block (≤ [`MAX_BLOCK`] samples) to
 /// `acc`.
 pub(crate) fn loss_row(density: Density, y: &[f64], acc: &mut RowSums) {
     debug_assert!(y.len() <= MAX_BLOCK);
-    match isa() {
-        // SAFETY: `isa` checked that the CPU has the features these variants enable.
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { loss_avx512(density, y, acc) },
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { loss_avx2(density, y, acc) },
-        _ => loss_generic::<false>(density, y, acc),
-    }
+    loss_variants(density, y, acc)
 }
 
 /// Evaluate one row block (≤ [`MAX_BLOCK`] samples): write ψ(y), ψ'(y) (and y² if asked)
@@ -430,15 +407,7 @@ pub(crate) fn loss_row(density: Density, y: &[f64], acc: &mut RowSums) {
 pub(crate) fn score_row(density: Density, y: &[f64], out: RowOut<'_>, acc: &mut RowSums) {
     debug_assert!(y.len() <= MAX_BLOCK);
     debug_assert!(out.psi.len() == y.len() && out.dpsi.len() == y.len());
-    match isa() {
-        // SAFETY: `isa` checked that the CPU has the features these variants enable.
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { score_avx512(density, y, out, acc) },
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { score_avx2(density, y, out, acc) },
-        _ => score_generic::<false>(density, y, out, acc),
-    }
+    score_variants(density, y, out, acc)
 }
 
 #[cfg(test)]

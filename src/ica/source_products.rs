@@ -13,7 +13,7 @@
 use ndarray::Array2;
 
 use super::score_kernels::{LANES, fmadd, lane_sum};
-use crate::simd::{Isa, isa};
+use crate::simd::fused_variants;
 
 /// Sample vectors per tile of [`unmix_block`].
 const UNMIX_VECTORS: usize = 4;
@@ -133,16 +133,9 @@ fn unmix_generic<const FMA: bool>(
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
-fn unmix_avx512(a: &[f64], n: usize, x: &[f64], y: &mut [f64], y_stride: usize, w: usize) {
-    unmix_generic::<true>(a, n, x, y, y_stride, w)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn unmix_avx2(a: &[f64], n: usize, x: &[f64], y: &mut [f64], y_stride: usize, w: usize) {
-    unmix_generic::<true>(a, n, x, y, y_stride, w)
+fused_variants! {
+    fn unmix_variants(a: &[f64], n: usize, x: &[f64], y: &mut [f64], y_stride: usize, w: usize) =
+        unmix_generic;
 }
 
 /// `y[.., ..w] = a · x` for a square `a` (n × n, standard layout), a panel `x` (n rows of
@@ -156,15 +149,7 @@ pub(crate) fn unmix_block(a: &Array2<f64>, x: &[f64], y: &mut Array2<f64>, w: us
     let y_stride = y.ncols();
     let a = a.as_slice().expect("a standard-layout unmixing matrix");
     let y = y.as_slice_mut().expect("a standard-layout block");
-    match isa() {
-        // SAFETY: `isa` checked that the CPU has the features these variants enable.
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { unmix_avx512(a, n, x, y, y_stride, w) },
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { unmix_avx2(a, n, x, y, y_stride, w) },
-        _ => unmix_generic::<false>(a, n, x, y, y_stride, w),
-    }
+    unmix_variants(a, n, x, y, y_stride, w)
 }
 
 /// Running lane sums of G = Σ_t ψ(y_i)·y_j and (if `with_m`) M = Σ_t ψ'(y_i)·y_j² over a
@@ -322,29 +307,9 @@ fn products_generic<const FMA: bool>(acc: &mut [Lanes], n: usize, ops: &Operands
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
-fn products_avx512(acc: &mut [Lanes], n: usize, ops: &Operands<'_>) {
-    products_generic::<true>(acc, n, ops)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn products_avx2(acc: &mut [Lanes], n: usize, ops: &Operands<'_>) {
-    products_generic::<true>(acc, n, ops)
-}
-
-/// `acc[i][j] += Σ_t a[i][t]·b[j][t]` over one block, lane by lane.
-fn add_products(acc: &mut [Lanes], n: usize, ops: &Operands<'_>) {
-    match isa() {
-        // SAFETY: `isa` checked that the CPU has the features these variants enable.
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { products_avx512(acc, n, ops) },
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { products_avx2(acc, n, ops) },
-        _ => products_generic::<false>(acc, n, ops),
-    }
+fused_variants! {
+    /// `acc[i][j] += Σ_t a[i][t]·b[j][t]` over one block, lane by lane.
+    fn add_products(acc: &mut [Lanes], n: usize, ops: &Operands<'_>) = products_generic;
 }
 
 impl ScoreProducts {

@@ -388,8 +388,7 @@ impl Solver<'_> {
             let Some(cov) = &self.covariance else {
                 return Verdict::Unsure;
             };
-            let c = matmul_bt(matmul(w_new.view(), cov.view()).view(), w_new.view());
-            let half_trace = 0.5 * c.diag().sum();
+            let half_trace = 0.5 * (&matmul(w_new.view(), cov.view()) * w_new).sum();
             loss += half_trace;
             bound += 1e-9 * half_trace.abs();
         }

@@ -15,9 +15,14 @@
 //! bounded by 1, which turns the error of the sources into an error of the loss.
 //!
 //! The bound, per source row i (ε = 2⁻²⁴, all sums over the samples t of the pass):
-//! - sources: ŷ is a fused dot product of the rounded unmixing row and rounded data, so
-//!   |ŷ − y| ≤ (n + 4)·ε·Σ_k |u_ik|·|x_kt| (rounding of u, x and n fused steps, with room);
-//!   f is 1-Lipschitz, so Σ_t |f(ŷ) − f(y)| ≤ (n + 4)·ε·Σ_k |u_ik|·S_k, S_k = Σ_t |x_kt|.
+//! - sources: ŷ is a dot product of the rounded unmixing row and rounded data, summed over
+//!   k in order, one rounding per partial sum (two without FMA). A partial sum from k on
+//!   holds term k, and |partial sum| ≤ Σ of its terms' magnitudes, so term k's magnitude
+//!   enters the error n − k times: |ŷ − y| ≤ ε·Σ_k (n − k + 3)·|u_ik|·|x_kt| (+2 for the
+//!   rounding of u and x, +1 for the products without FMA; the (1 + ε)ⁿ growth of the
+//!   partial sums is in the 1.001 of slack). Against the a-priori (n + 4)·ε·Σ_k it is about
+//!   half as wide. f is 1-Lipschitz, so Σ_t |f(ŷ) − f(y)| ≤ ε·Σ_k (n − k + 3)·|u_ik|·S_k,
+//!   S_k = Σ_t |x_kt|.
 //! - f(ŷ) = |ŷ| + log(1 + e)/α with e = exp(−2α|ŷ|). Σ|ŷ| is summed [`GROUP`] terms at a
 //!   time in single precision (≤ 3·ε·Σ|ŷ|). ê has a relative error ≤ [`EXP_ULPS`]·ε plus
 //!   the rounding of its argument, whose effect ε·|arg|·e^{−|arg|} is ≤ 0.37·ε (0.75·ε with
@@ -170,10 +175,12 @@ impl LossScreen {
                 let e = lane_sum(&s.e);
                 let log_sum = s.product.ln();
                 let log_lik = abs + log_sum / alpha;
+                // Term k of the dot product is in the n − k partial sums from k on, each
+                // rounded once (twice without FMA), besides the rounding of u and x.
                 let spread: f64 = (0..n)
-                    .map(|k| unmixing[(i, k)].abs() * self.abs_sums[k])
+                    .map(|k| (n - k + 3) as f64 * unmixing[(i, k)].abs() * self.abs_sums[k])
                     .sum();
-                let bound = (n as f64 + 4.0) * EPS * 1.001 * spread
+                let bound = EPS * 1.001 * spread
                     + 3.0 * EPS * 1.001 * abs
                     + (EXP_ULPS * EPS * 1.001 * e + 3.0 * EPS * t) / alpha
                     + t * f64::EPSILON

@@ -503,20 +503,38 @@ fn newton_operator_term_portable(
     out: &mut [f64],
 ) {
     let c = v.nrows();
-    // Y = Vᵀ X V in full (a full product costs less than mirroring a triangle through
-    // strided writes), then Z = K ⊙ Y (k is symmetric, so its column-major layout reads the
-    // same row-major).
+    // lower(Y) = lower(Vᵀ (X V)), then Z = K ⊙ Y in full (both triangles from the lower
+    // one; k is symmetric, so its column-major layout reads the same row-major).
     product_into(ws.a.view_mut(), x, v);
-    product_into(ws.b.view_mut(), v.t(), ws.a.view());
+    symmetric_product_lower_into(ws.b.view_mut(), v.t(), ws.a.view());
     let Some(y) = ws.b.as_slice_mut() else {
         unreachable!("workspace matrices are contiguous")
     };
-    for (z, &kk) in y.iter_mut().zip(k) {
-        *z *= kk;
-    }
+    hadamard_symmetric_from_lower(y, k, c);
     product_into(ws.a.view_mut(), v, ws.b.view());
     let out = ArrayViewMut2::from_shape((c, c), out).expect("each matrix holds c × c values");
     symmetric_product_lower_into(out, ws.a.view(), v.t());
+}
+
+/// `y ← k ⊙ y` on the row-major `c × c` buffer `y` whose lower triangle holds a symmetric
+/// matrix (upper triangle ignored), written in full. Tiles of 8 × 8 so that the transposed
+/// writes into the upper triangle stay within a few cache lines.
+#[inline(always)]
+fn hadamard_symmetric_from_lower(y: &mut [f64], k: &[f64], c: usize) {
+    const TILE: usize = 8;
+    for row_start in (0..c).step_by(TILE) {
+        let row_end = (row_start + TILE).min(c);
+        for col_start in (0..row_end).step_by(TILE) {
+            let col_end = (col_start + TILE).min(c);
+            for row in row_start..row_end {
+                for col in col_start..col_end.min(row + 1) {
+                    let z = y[row * c + col] * k[row * c + col];
+                    y[row * c + col] = z;
+                    y[col * c + row] = z;
+                }
+            }
+        }
+    }
 }
 
 /// `M^{1/2} expm(X) M^{1/2}`, exactly symmetric.

@@ -200,7 +200,7 @@ pub(crate) fn karcher_mean(
         vectors: vec![0.0; n_matrices * c * c],
     };
     let mut per_matrix = vec![0.0; n_matrices * c * c];
-    let mut weights_k = vec![0.0; n_matrices * c * c];
+    let mut weights = RoundWeights::zeros(n_matrices * c * c);
     let mut previous: Option<(f64, Array2<f64>, Array2<f64>)> = None;
     let mut iterations = 0;
     let mut converged = false;
@@ -208,7 +208,13 @@ pub(crate) fn karcher_mean(
         iterations = iteration + 1;
         spd::sqrtm_and_invsqrtm_with(&mut eig, m.view(), sqrt_m.view_mut(), inv_sqrt_m.view_mut())
             .map_err(|source| RiemannError::Iterate { iteration, source })?;
-        let j = exact_round(matrices, inv_sqrt_m.view(), &mut round, &mut per_matrix)?;
+        let j = exact_round(
+            matrices,
+            inv_sqrt_m.view(),
+            &mut round,
+            &mut weights,
+            &mut per_matrix,
+        )?;
         round.sqrt_estimate.assign(&sqrt_m);
         let gradient = frobenius(&j);
         if gradient <= gradient_floor {
@@ -233,12 +239,11 @@ pub(crate) fn karcher_mean(
             previous = Some((g, s, half));
             continue;
         }
-        newton_weights(&round, &mut weights_k);
         // Forcing term: early steps need only a rough solve, the last ones a precise one —
         // but no more precise than `gradient_floor`, the accuracy at which a gradient counts
         // as zero (H ≥ I, so the step is then off by less than that).
         let target = (0.1 * gradient.min(0.1) * gradient).max(gradient_floor);
-        let x = conjugate_gradients(&round, &weights_k, &j, target, &mut per_matrix);
+        let x = conjugate_gradients(&round, &weights, &j, target, &mut per_matrix);
         let step = frobenius(&x);
         m = step_from(&mut eig, &sqrt_m, &x)
             .map_err(|source| RiemannError::Iterate { iteration, source })?;
@@ -259,11 +264,14 @@ pub(crate) fn karcher_mean(
 }
 
 /// One exact round at the estimate with `inv_sqrt = M^{-1/2}`: decomposes every `W Cᵢ W` into
-/// `round` and returns `J = Σ wᵢ logm(W Cᵢ W)` (full, symmetric). `scratch` holds `n × c × c`.
+/// `round`, fills the Newton weights of the round into `weights` (while each matrix's data are
+/// in cache) and returns `J = Σ wᵢ logm(W Cᵢ W)` (full, symmetric). `scratch` holds
+/// `n × c × c`.
 fn exact_round(
     matrices: ArrayView3<f64>,
     inv_sqrt: ArrayView2<f64>,
     round: &mut WhitenedRound,
+    weights: &mut RoundWeights,
     scratch: &mut [f64],
 ) -> Result<Array2<f64>, RiemannError> {
     let c = round.n_channels;
@@ -273,12 +281,19 @@ fn exact_round(
         .par_chunks_mut(c * c)
         .zip(round.values.par_chunks_mut(c))
         .zip(scratch.par_chunks_mut(c * c))
+        .zip(weights.weights.par_chunks_mut(c * c))
+        .zip(weights.single.vectors.par_chunks_mut(c * c))
+        .zip(weights.single.weights.par_chunks_mut(c * c))
         .enumerate()
         .map_init(
             || MatrixWorkspace::new(c),
-            |ws, (i, ((vectors, values), log_lower))| {
+            |ws, (i, (((((vectors, values), log_lower), k), vectors32), k32))| {
                 let cov = matrices.index_axis(Axis(0), i);
-                decompose_whitened(inv_sqrt, cov, ws, vectors, values, log_lower)
+                decompose_whitened(inv_sqrt, cov, ws, vectors, values, log_lower)?;
+                fill_newton_weights(values, &mut ws.d, k);
+                narrow_into(vectors, vectors32);
+                narrow_into(k, k32);
+                Ok(())
             },
         )
         .collect();
@@ -390,6 +405,7 @@ fn accumulate_lower_rows_portable(
 /// weighs component `(j,k)` of `Vᵢᵀ X Vᵢ`. `≥ 1`, and `1 + x²/12` for close eigenvalues.
 /// These weights only steer the Newton steps (the fixed point is set by `J` alone), so the
 /// cheap form `(λⱼ + λₖ)/2 · x/(λⱼ − λₖ)` is plenty accurate; no transcendental per entry.
+#[cfg(test)]
 fn newton_weights(round: &WhitenedRound, out: &mut [f64]) {
     let c = round.n_channels;
     out.par_chunks_mut(c * c)
@@ -437,16 +453,16 @@ fn fill_newton_weights_portable(values: &[f64], logs: &mut [f64], k: &mut [f64])
 /// continues in double precision from there.
 fn conjugate_gradients(
     round: &WhitenedRound,
-    weights_k: &[f64],
+    weights: &RoundWeights,
     rhs: &Array2<f64>,
     target: f64,
     scratch: &mut [f64],
 ) -> Array2<f64> {
     let c = round.n_channels;
-    let single = SingleRound::new(round, weights_k);
+    let (weights_k, single) = (&weights.weights[..], &weights.single);
     let mut x = Array2::<f64>::zeros((c, c));
     cg_iterations(&mut x, rhs.clone(), target, |p| {
-        apply_newton_operator_single(round, &single, p, scratch)
+        apply_newton_operator_single(round, single, p, scratch)
     });
     if target < SINGLE_PRECISION_MIN_RELATIVE_TARGET * frobenius(rhs) {
         let residual = rhs - &apply_newton_operator(round, weights_k, &x, scratch);
@@ -514,6 +530,33 @@ fn apply_newton_operator(
     mean_of_lower_triangles(scratch, c, n)
 }
 
+/// The Newton weights `K` of a round, and the round's eigenvectors and weights in single
+/// precision (all `n × c × c`, column-major per matrix).
+struct RoundWeights {
+    weights: Vec<f64>,
+    single: SingleRound,
+}
+
+impl RoundWeights {
+    fn zeros(len: usize) -> Self {
+        Self {
+            weights: vec![0.0; len],
+            single: SingleRound {
+                vectors: vec![0.0; len],
+                weights: vec![0.0; len],
+            },
+        }
+    }
+}
+
+/// `narrow[i] = wide[i]` rounded to single precision.
+#[inline(always)]
+fn narrow_into(wide: &[f64], narrow: &mut [f32]) {
+    for (n, &w) in narrow.iter_mut().zip(wide) {
+        *n = w as f32;
+    }
+}
+
 /// The eigenvectors and Newton weights of a round in single precision.
 struct SingleRound {
     vectors: Vec<f32>,
@@ -521,6 +564,7 @@ struct SingleRound {
 }
 
 impl SingleRound {
+    #[cfg(test)]
     fn new(round: &WhitenedRound, weights_k: &[f64]) -> Self {
         let narrow = |wide: &[f64]| -> Vec<f32> {
             let mut out = vec![0.0f32; wide.len()];
@@ -802,7 +846,11 @@ mod tests {
         // residual meets the target.
         for relative_target in [1e-2, 1e-6, 1e-12] {
             let target = relative_target * frobenius(&x);
-            let solution = conjugate_gradients(&round, &k, &x, target, &mut scratch);
+            let weights = RoundWeights {
+                weights: k.clone(),
+                single: SingleRound::new(&round, &k),
+            };
+            let solution = conjugate_gradients(&round, &weights, &x, target, &mut scratch);
             let residual = &x - &apply_newton_operator(&round, &k, &solution, &mut scratch);
             let slack = if relative_target < SINGLE_PRECISION_MIN_RELATIVE_TARGET {
                 1.0

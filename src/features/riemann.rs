@@ -666,8 +666,15 @@ fn newton_operator_term_single_portable(
 ) {
     let c = v.nrows();
     newton_operator_lower(x, v, k, &mut ws.a, &mut ws.b, ws.out.view_mut());
-    for (row, (wide, narrow)) in out.chunks_exact_mut(c).zip(ws.out.rows()).enumerate() {
-        for (w, &n) in wide[..=row].iter_mut().zip(narrow.iter()) {
+    let Some(narrow) = ws.out.as_slice() else {
+        unreachable!("workspace matrices are contiguous")
+    };
+    for (row, (wide, narrow)) in out
+        .chunks_exact_mut(c)
+        .zip(narrow.chunks_exact(c))
+        .enumerate()
+    {
+        for (w, &n) in wide[..=row].iter_mut().zip(&narrow[..=row]) {
             *w = f64::from(n);
         }
     }
@@ -697,26 +704,23 @@ fn newton_operator_lower<T: Real + std::ops::Mul<Output = T>>(
 }
 
 /// `y ← k ⊙ y` on the row-major `c × c` buffer `y` whose lower triangle holds a symmetric
-/// matrix (upper triangle ignored), written in full. Tiles of 8 × 8 so that the transposed
-/// writes into the upper triangle stay within a few cache lines.
+/// matrix (upper triangle ignored), written in full: the lower triangle row by row
+/// (contiguous, vectorised), then copied onto the upper one.
 #[inline(always)]
 fn hadamard_symmetric_from_lower<T: Copy + std::ops::Mul<Output = T>>(
     y: &mut [T],
     k: &[T],
     c: usize,
 ) {
-    const TILE: usize = 8;
-    for row_start in (0..c).step_by(TILE) {
-        let row_end = (row_start + TILE).min(c);
-        for col_start in (0..row_end).step_by(TILE) {
-            let col_end = (col_start + TILE).min(c);
-            for row in row_start..row_end {
-                for col in col_start..col_end.min(row + 1) {
-                    let z = y[row * c + col] * k[row * c + col];
-                    y[row * c + col] = z;
-                    y[col * c + row] = z;
-                }
-            }
+    for (row, (yr, kr)) in y.chunks_exact_mut(c).zip(k.chunks_exact(c)).enumerate() {
+        for (a, &b) in yr[..=row].iter_mut().zip(&kr[..=row]) {
+            *a = *a * b;
+        }
+    }
+    for row in 1..c {
+        let (above, from_row) = y.split_at_mut(row * c);
+        for (column, &value) in above.chunks_exact_mut(c).zip(&from_row[..row]) {
+            column[row] = value;
         }
     }
 }

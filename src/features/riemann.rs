@@ -331,21 +331,31 @@ fn decompose_whitened_portable(
     ws.eig.decompose(ws.b.view())?;
     spd::check_positive_definite(ws.eig.values())?;
     values.copy_from_slice(ws.eig.values());
-    for (dst, src) in vectors.iter_mut().zip(ws.eig.vectors().t().iter()) {
-        *dst = *src;
-    }
-    // lower(V diag(ln λ) Vᵀ), row-major, as the product (V diag(ln λ)) · Vᵀ.
     let v = ws.eig.vectors();
+    let Some(v_columns) = v.as_slice_memory_order() else {
+        unreachable!("the eigenvectors are stored contiguously")
+    };
+    vectors.copy_from_slice(v_columns);
+    // lower(V diag(ln λ) Vᵀ), row-major, as the product (V diag(ln λ)) · Vᵀ, the left factor
+    // built column by column (contiguous) in `ws.a`'s buffer, read as column-major.
     for (l, &x) in ws.d.iter_mut().zip(ws.eig.values()) {
         *l = x.ln();
     }
-    for (mut row, vrow) in ws.a.rows_mut().into_iter().zip(v.rows()) {
-        for ((o, &x), &l) in row.iter_mut().zip(vrow).zip(&ws.d) {
+    let Some(scaled) = ws.a.as_slice_mut() else {
+        unreachable!("workspace matrices are contiguous")
+    };
+    for ((column, v_column), &l) in scaled
+        .chunks_exact_mut(c)
+        .zip(v_columns.chunks_exact(c))
+        .zip(&ws.d)
+    {
+        for (o, &x) in column.iter_mut().zip(v_column) {
             *o = x * l;
         }
     }
+    let scaled = ArrayView2::from_shape((c, c).f(), &*scaled).expect("c × c values");
     let log = ArrayViewMut2::from_shape((c, c), log_lower).expect("each matrix holds c × c values");
-    symmetric_product_lower_into(log, ws.a.view(), v.t());
+    symmetric_product_lower_into(log, scaled, v.t());
     Ok(())
 }
 

@@ -12,14 +12,15 @@
 //!     RAYON_NUM_THREADS=2 cargo bench --bench covariance -- concat
 //!
 //! Measured 2026-11-23 on the 2-core AMD EPYC (Zen 5) dev box shared with two other agents
-//! (load average 1.4–1.9 during the runs, another process compiling part of the time, so
-//! these are upper bounds), 90 epochs of S001R03–R08, OAS + TangentSpace(metric='riemann'):
+//! (load average 1.4–2.9 during the runs, other processes compiling or running Python part of
+//! the time, so these are upper bounds), 90 epochs of S001R03–R08, OAS +
+//! TangentSpace(metric='riemann'); ranges are separate criterion runs:
 //!
 //! | | ours, 1 thread | ours, 2 threads | pyriemann, 1 BLAS thread |
 //! |---|---|---|---|
-//! | OAS covariances | 5.9 ms | 3.0 ms | 56 ms |
-//! | tangent space fit+transform | 47.6–49.3 ms | 27.4 ms | 299 ms |
-//! | both | 55.6–55.9 ms (6.4×) | 30.4–31.7 ms (11.3–11.7×) | 357 ms |
+//! | OAS covariances | 5.9–6.4 ms | 3.0 ms | 56 ms |
+//! | tangent space fit+transform | 47.6–53.7 ms | 27.4–28.6 ms | 299 ms |
+//! | both | 55.6–59.5 ms (6.0–6.4×) | 30.4–32.6 ms (11.0–11.7×) | 357 ms |
 //!
 //! pyriemann with 2 BLAS threads (all three `…_NUM_THREADS=2`) is slower, not faster: 1.2 s
 //! best for both, OAS alone 0.74 s (at load average 2.3; its eigh loop stays serial, and
@@ -29,8 +30,8 @@
 //! (load 1.6). The code before this round of work (633fe8d) and after it, built as
 //! `examples/tangent_concat.rs` and run alternately: CPU time (`perf stat -e task-clock`,
 //! 1 thread, 21 fits) 1446–1474 ms against 1216–1241 ms (−16%, load 2.2–2.9); wall time per
-//! fit 65.2–67.2 ms against 54.9–59.4 ms on 1 thread and 34.4–36.8 ms against 30.4–31.7 ms on
-//! 2 (load 1.7–2.0). Before the round before: 90 ms / 50 ms.
+//! fit 67.6–68.5 ms against 57.1–57.7 ms on 1 thread and 37.7–37.9 ms against 33.3–33.6 ms on
+//! 2 (load 1.5–1.7). Before the round before: 90 ms / 50 ms.
 //!
 //! Where the time goes (1 thread, perf): pyriemann's `mean_riemann` takes 10 gradient steps of
 //! 90 64×64 eigendecompositions each (numpy 200 µs each here), then 90 more for the transform.

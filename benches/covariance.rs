@@ -11,31 +11,44 @@
 //!     RAYON_NUM_THREADS=1 cargo bench --bench covariance -- concat
 //!     RAYON_NUM_THREADS=2 cargo bench --bench covariance -- concat
 //!
-//! Measured 2026-11-23 on the 2-core AMD EPYC dev box shared with two other agents (load
-//! average 1.4–1.9 during the runs: one other process busy part of the time, so these are
-//! upper bounds), 90 epochs of S001R03–R08, OAS + TangentSpace(metric='riemann'):
+//! Measured 2026-11-23 on the 2-core AMD EPYC (Zen 5) dev box shared with two other agents
+//! (load average 1.4–2.9 during the runs, other processes compiling or running Python part of
+//! the time, so these are upper bounds), 90 epochs of S001R03–R08, OAS +
+//! TangentSpace(metric='riemann'); ranges are separate criterion runs:
 //!
 //! | | ours, 1 thread | ours, 2 threads | pyriemann, 1 BLAS thread |
 //! |---|---|---|---|
-//! | OAS covariances | 6.0 ms | 3.1 ms | 58 ms |
-//! | tangent space fit+transform | 61 ms | 33 ms | 309 ms |
-//! | both | 67 ms (5.6×) | 37 ms (10.2×) | 378 ms |
+//! | OAS covariances | 5.9–6.4 ms | 3.0 ms | 56 ms |
+//! | tangent space fit+transform | 47.6–53.7 ms | 27.4–28.6 ms | 299 ms |
+//! | both | 55.6–59.5 ms (6.0–6.4×) | 30.4–32.6 ms (11.0–11.7×) | 357 ms |
 //!
 //! pyriemann with 2 BLAS threads (all three `…_NUM_THREADS=2`) is slower, not faster: 1.2 s
 //! best for both, OAS alone 0.74 s (at load average 2.3; its eigh loop stays serial, and
 //! OpenBLAS's threading costs more than it gains on these small operands), so its 1-thread
-//! time is the comparison for both columns. Before this round of
-//! work the same machine and load gave ours 90 ms (1 thread) / 50 ms (2 threads). Ours:
-//! criterion point estimates; pyriemann: best of 7.
+//! time is the comparison for both columns (it measured 380 ms in an earlier session, at load
+//! 1.4). Ours: criterion point estimates; pyriemann: best of 7, run in the same session
+//! (load 1.6). The code before this round of work (633fe8d) and after it, built as
+//! `examples/tangent_concat.rs` and run alternately: CPU time (`perf stat -e task-clock`,
+//! 1 thread, 21 fits) 1446–1474 ms against 1216–1241 ms (−16%, load 2.2–2.9); wall time per
+//! fit 67.6–68.5 ms against 57.1–57.7 ms on 1 thread and 37.7–37.9 ms against 33.3–33.6 ms on
+//! 2 (load 1.5–1.7). Before the round before: 90 ms / 50 ms.
 //!
-//! Where the time goes: pyriemann's `mean_riemann` takes 10 gradient steps of 90 64×64
-//! eigendecompositions each (numpy 200 µs each here), then 90 more for the transform. Ours
-//! (src/features/riemann.rs) reaches the same fixed point by Newton's method in 3 rounds of
-//! eigendecompositions (~112 µs each, src/features/symmetric_eigen.rs; half Householder
-//! tridiagonalisation, half QL) plus 10 applications of the linearised operator (four faer
-//! 64³ products per matrix; these products are a third of the time), and takes
-//! the tangent vectors from the last round by a first-order update instead of a 4th round. The
-//! parity line printed before the timings compares with pyriemann's stored outputs.
+//! Where the time goes (1 thread, perf): pyriemann's `mean_riemann` takes 10 gradient steps of
+//! 90 64×64 eigendecompositions each (numpy 200 µs each here), then 90 more for the transform.
+//! Ours (src/features/riemann.rs) reaches the same fixed point by Newton's method in 3 rounds
+//! of eigendecompositions (~100 µs each, src/features/symmetric_eigen.rs: half of the
+//! profile, QL ~29% — bound by the latency of its serial square-root-and-division chain, not by
+//! the rotations of the eigenvectors, which it hides — and the Householder tridiagonalisation
+//! ~20%) plus 10 applications of the linearised operator (2 full and 2 half 64³ products per
+//! matrix, in single precision, with one double-precision check of the last solve's residual;
+//! all products together ~25%), and takes the tangent vectors from the last round by a
+//! first-order update instead of a 4th round. Tried and dropped: decomposing two matrices at
+//! once with their QL sweeps interleaved (73 against 89 µs per matrix without the eigenvector
+//! rotations, 111 against 102 µs with them: probably because two 32 KB eigenvector matrices do
+//! not fit the 48 KB L1 together; there are no hardware counters here to check), and the
+//! transformation accumulation of the tridiagonalisation as row axpys on a transposed copy
+//! (no faster). The parity line printed before the timings compares with pyriemann's stored
+//! outputs.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};

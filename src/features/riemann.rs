@@ -28,7 +28,7 @@
 use ndarray::{Array2, ArrayView2, ArrayView3, ArrayViewMut2, Axis, ShapeBuilder};
 use rayon::prelude::*;
 
-use super::products::{mirror_lower, product_into, symmetric_product_lower_into};
+use super::products::{Real, mirror_lower, product_into, symmetric_product_lower_into};
 use super::spd::{self, SpdError, SymmetricEigen};
 use crate::simd::widest_vectors;
 
@@ -200,7 +200,7 @@ pub(crate) fn karcher_mean(
         vectors: vec![0.0; n_matrices * c * c],
     };
     let mut per_matrix = vec![0.0; n_matrices * c * c];
-    let mut weights_k = vec![0.0; n_matrices * c * c];
+    let mut weights = RoundWeights::zeros(n_matrices * c * c);
     let mut previous: Option<(f64, Array2<f64>, Array2<f64>)> = None;
     let mut iterations = 0;
     let mut converged = false;
@@ -208,7 +208,13 @@ pub(crate) fn karcher_mean(
         iterations = iteration + 1;
         spd::sqrtm_and_invsqrtm_with(&mut eig, m.view(), sqrt_m.view_mut(), inv_sqrt_m.view_mut())
             .map_err(|source| RiemannError::Iterate { iteration, source })?;
-        let j = exact_round(matrices, inv_sqrt_m.view(), &mut round, &mut per_matrix)?;
+        let j = exact_round(
+            matrices,
+            inv_sqrt_m.view(),
+            &mut round,
+            &mut weights,
+            &mut per_matrix,
+        )?;
         round.sqrt_estimate.assign(&sqrt_m);
         let gradient = frobenius(&j);
         if gradient <= gradient_floor {
@@ -233,12 +239,11 @@ pub(crate) fn karcher_mean(
             previous = Some((g, s, half));
             continue;
         }
-        newton_weights(&round, &mut weights_k);
         // Forcing term: early steps need only a rough solve, the last ones a precise one —
         // but no more precise than `gradient_floor`, the accuracy at which a gradient counts
         // as zero (H ≥ I, so the step is then off by less than that).
         let target = (0.1 * gradient.min(0.1) * gradient).max(gradient_floor);
-        let x = conjugate_gradients(&round, &weights_k, &j, target, &mut per_matrix);
+        let x = conjugate_gradients(&round, &weights, &j, target, &mut per_matrix);
         let step = frobenius(&x);
         m = step_from(&mut eig, &sqrt_m, &x)
             .map_err(|source| RiemannError::Iterate { iteration, source })?;
@@ -259,11 +264,14 @@ pub(crate) fn karcher_mean(
 }
 
 /// One exact round at the estimate with `inv_sqrt = M^{-1/2}`: decomposes every `W Cᵢ W` into
-/// `round` and returns `J = Σ wᵢ logm(W Cᵢ W)` (full, symmetric). `scratch` holds `n × c × c`.
+/// `round`, fills the Newton weights of the round into `weights` (while each matrix's data are
+/// in cache) and returns `J = Σ wᵢ logm(W Cᵢ W)` (full, symmetric). `scratch` holds
+/// `n × c × c`.
 fn exact_round(
     matrices: ArrayView3<f64>,
     inv_sqrt: ArrayView2<f64>,
     round: &mut WhitenedRound,
+    weights: &mut RoundWeights,
     scratch: &mut [f64],
 ) -> Result<Array2<f64>, RiemannError> {
     let c = round.n_channels;
@@ -273,12 +281,19 @@ fn exact_round(
         .par_chunks_mut(c * c)
         .zip(round.values.par_chunks_mut(c))
         .zip(scratch.par_chunks_mut(c * c))
+        .zip(weights.weights.par_chunks_mut(c * c))
+        .zip(weights.single.vectors.par_chunks_mut(c * c))
+        .zip(weights.single.weights.par_chunks_mut(c * c))
         .enumerate()
         .map_init(
             || MatrixWorkspace::new(c),
-            |ws, (i, ((vectors, values), log_lower))| {
+            |ws, (i, (((((vectors, values), log_lower), k), vectors32), k32))| {
                 let cov = matrices.index_axis(Axis(0), i);
-                decompose_whitened(inv_sqrt, cov, ws, vectors, values, log_lower)
+                decompose_whitened(inv_sqrt, cov, ws, vectors, values, log_lower)?;
+                fill_newton_weights(values, &mut ws.d, k);
+                narrow_into(vectors, vectors32);
+                narrow_into(k, k32);
+                Ok(())
             },
         )
         .collect();
@@ -316,21 +331,31 @@ fn decompose_whitened_portable(
     ws.eig.decompose(ws.b.view())?;
     spd::check_positive_definite(ws.eig.values())?;
     values.copy_from_slice(ws.eig.values());
-    for (dst, src) in vectors.iter_mut().zip(ws.eig.vectors().t().iter()) {
-        *dst = *src;
-    }
-    // lower(V diag(ln λ) Vᵀ), row-major, as the product (V diag(ln λ)) · Vᵀ.
     let v = ws.eig.vectors();
+    let Some(v_columns) = v.as_slice_memory_order() else {
+        unreachable!("the eigenvectors are stored contiguously")
+    };
+    vectors.copy_from_slice(v_columns);
+    // lower(V diag(ln λ) Vᵀ), row-major, as the product (V diag(ln λ)) · Vᵀ, the left factor
+    // built column by column (contiguous) in `ws.a`'s buffer, read as column-major.
     for (l, &x) in ws.d.iter_mut().zip(ws.eig.values()) {
         *l = x.ln();
     }
-    for (mut row, vrow) in ws.a.rows_mut().into_iter().zip(v.rows()) {
-        for ((o, &x), &l) in row.iter_mut().zip(vrow).zip(&ws.d) {
+    let Some(scaled) = ws.a.as_slice_mut() else {
+        unreachable!("workspace matrices are contiguous")
+    };
+    for ((column, v_column), &l) in scaled
+        .chunks_exact_mut(c)
+        .zip(v_columns.chunks_exact(c))
+        .zip(&ws.d)
+    {
+        for (o, &x) in column.iter_mut().zip(v_column) {
             *o = x * l;
         }
     }
+    let scaled = ArrayView2::from_shape((c, c).f(), &*scaled).expect("c × c values");
     let log = ArrayViewMut2::from_shape((c, c), log_lower).expect("each matrix holds c × c values");
-    symmetric_product_lower_into(log, ws.a.view(), v.t());
+    symmetric_product_lower_into(log, scaled, v.t());
     Ok(())
 }
 
@@ -390,6 +415,7 @@ fn accumulate_lower_rows_portable(
 /// weighs component `(j,k)` of `Vᵢᵀ X Vᵢ`. `≥ 1`, and `1 + x²/12` for close eigenvalues.
 /// These weights only steer the Newton steps (the fixed point is set by `J` alone), so the
 /// cheap form `(λⱼ + λₖ)/2 · x/(λⱼ − λₖ)` is plenty accurate; no transcendental per entry.
+#[cfg(test)]
 fn newton_weights(round: &WhitenedRound, out: &mut [f64]) {
     let c = round.n_channels;
     out.par_chunks_mut(c * c)
@@ -427,16 +453,44 @@ fn fill_newton_weights_portable(values: &[f64], logs: &mut [f64], k: &mut [f64])
 
 /// Solves `H(X) = rhs` by conjugate gradients in the Frobenius inner product until the
 /// residual is below `target` (or no longer decreases meaningfully).
+///
+/// `H` is applied in single precision, whose products take half the time: its rounding
+/// errors (~1e-7 relative) are below what even the last Newton solves ask for (a relative
+/// residual of ~4e-6 on EEG data), and they only steer the Newton steps, not the fixed point,
+/// which is set by the exact `J` of every round. A solve asking for more than four digits
+/// (`target < 1e-4 ‖rhs‖`: the last rounds, which set the accuracy of the mean) then checks
+/// its true residual with `H` in double precision and, should it be above `target`,
+/// continues in double precision from there.
 fn conjugate_gradients(
     round: &WhitenedRound,
-    weights_k: &[f64],
+    weights: &RoundWeights,
     rhs: &Array2<f64>,
     target: f64,
     scratch: &mut [f64],
 ) -> Array2<f64> {
     let c = round.n_channels;
+    let (weights_k, single) = (&weights.weights[..], &weights.single);
     let mut x = Array2::<f64>::zeros((c, c));
-    let mut r = rhs.clone();
+    cg_iterations(&mut x, rhs.clone(), target, |p| {
+        apply_newton_operator_single(round, single, p, scratch)
+    });
+    if target < SINGLE_PRECISION_MIN_RELATIVE_TARGET * frobenius(rhs) {
+        let residual = rhs - &apply_newton_operator(round, weights_k, &x, scratch);
+        cg_iterations(&mut x, residual, target, |p| {
+            apply_newton_operator(round, weights_k, p, scratch)
+        });
+    }
+    x
+}
+
+/// Conjugate-gradient iterations for `H(X) = rhs` from `x`, whose residual `rhs − H(x)` is
+/// `r`, until the (recursively updated) residual is below `target`.
+fn cg_iterations(
+    x: &mut Array2<f64>,
+    mut r: Array2<f64>,
+    target: f64,
+    mut apply: impl FnMut(&Array2<f64>) -> Array2<f64>,
+) {
     let mut p = r.clone();
     let mut rr = dot(&r, &r);
     // H ≥ I with eigenvalues close to 1: a few iterations suffice; the cap only guards
@@ -446,7 +500,7 @@ fn conjugate_gradients(
         if rr.sqrt() <= target {
             break;
         }
-        let hp = apply_newton_operator(round, weights_k, &p, scratch);
+        let hp = apply(&p);
         let php = dot(&p, &hp);
         if php <= 0.0 || !php.is_finite() {
             break;
@@ -459,8 +513,11 @@ fn conjugate_gradients(
         rr = rr_new;
         p.zip_mut_with(&r, |pv, &rv| *pv = rv + beta * *pv);
     }
-    x
 }
+
+/// Solves asking for a relative residual below this check it with the double-precision
+/// operator (see `conjugate_gradients`).
+const SINGLE_PRECISION_MIN_RELATIVE_TARGET: f64 = 1e-4;
 
 /// `H(X) = Σ wᵢ Vᵢ (Kᵢ ⊙ (Vᵢᵀ X Vᵢ)) Vᵢᵀ` (symmetric: lower triangles only, mirrored at the
 /// end). Per matrix in parallel into `scratch`, then summed in index order.
@@ -479,6 +536,97 @@ fn apply_newton_operator(
         .for_each_init(
             || MatrixWorkspace::new(c),
             |ws, (i, (out, k))| newton_operator_term(x.view(), round.matrix(i).1, k, ws, out),
+        );
+    mean_of_lower_triangles(scratch, c, n)
+}
+
+/// The Newton weights `K` of a round, and the round's eigenvectors and weights in single
+/// precision (all `n × c × c`, column-major per matrix).
+struct RoundWeights {
+    weights: Vec<f64>,
+    single: SingleRound,
+}
+
+impl RoundWeights {
+    fn zeros(len: usize) -> Self {
+        Self {
+            weights: vec![0.0; len],
+            single: SingleRound {
+                vectors: vec![0.0; len],
+                weights: vec![0.0; len],
+            },
+        }
+    }
+}
+
+/// `narrow[i] = wide[i]` rounded to single precision.
+#[inline(always)]
+fn narrow_into(wide: &[f64], narrow: &mut [f32]) {
+    for (n, &w) in narrow.iter_mut().zip(wide) {
+        *n = w as f32;
+    }
+}
+
+/// The eigenvectors and Newton weights of a round in single precision.
+struct SingleRound {
+    vectors: Vec<f32>,
+    weights: Vec<f32>,
+}
+
+impl SingleRound {
+    #[cfg(test)]
+    fn new(round: &WhitenedRound, weights_k: &[f64]) -> Self {
+        let narrow = |wide: &[f64]| -> Vec<f32> {
+            let mut out = vec![0.0f32; wide.len()];
+            out.par_chunks_mut(4096)
+                .zip(wide.par_chunks(4096))
+                .for_each(|(o, w)| {
+                    for (o, &w) in o.iter_mut().zip(w) {
+                        *o = w as f32;
+                    }
+                });
+            out
+        };
+        Self {
+            vectors: narrow(&round.vectors),
+            weights: narrow(weights_k),
+        }
+    }
+}
+
+/// Buffers for one single-precision term of `H`.
+struct SingleWorkspace {
+    a: Array2<f32>,
+    b: Array2<f32>,
+    out: Array2<f32>,
+}
+
+/// [`apply_newton_operator`] with the products in single precision (the sum over matrices
+/// in double precision, in index order).
+fn apply_newton_operator_single(
+    round: &WhitenedRound,
+    single: &SingleRound,
+    x: &Array2<f64>,
+    scratch: &mut [f64],
+) -> Array2<f64> {
+    let c = round.n_channels;
+    let n = round.len();
+    let x = x.mapv(|v| v as f32);
+    scratch
+        .par_chunks_mut(c * c)
+        .zip(single.vectors.par_chunks(c * c))
+        .zip(single.weights.par_chunks(c * c))
+        .for_each_init(
+            || SingleWorkspace {
+                a: Array2::zeros((c, c)),
+                b: Array2::zeros((c, c)),
+                out: Array2::zeros((c, c)),
+            },
+            |ws, ((out, v), k)| {
+                let v = ArrayView2::from_shape((c, c).f(), v)
+                    .expect("each matrix holds c × c eigenvector entries");
+                newton_operator_term_single(x.view(), v, k, ws, out)
+            },
         );
     mean_of_lower_triangles(scratch, c, n)
 }
@@ -503,20 +651,88 @@ fn newton_operator_term_portable(
     out: &mut [f64],
 ) {
     let c = v.nrows();
-    // Y = Vᵀ X V in full (a full product costs less than mirroring a triangle through
-    // strided writes), then Z = K ⊙ Y (k is symmetric, so its column-major layout reads the
-    // same row-major).
-    product_into(ws.a.view_mut(), x, v);
-    product_into(ws.b.view_mut(), v.t(), ws.a.view());
-    let Some(y) = ws.b.as_slice_mut() else {
+    let out = ArrayViewMut2::from_shape((c, c), out).expect("each matrix holds c × c values");
+    newton_operator_lower(x, v, k, &mut ws.a, &mut ws.b, out);
+}
+
+widest_vectors! {
+    /// [`newton_operator_term`] in single precision, widened into `out`.
+    fn newton_operator_term_single(
+        x: ArrayView2<f32>,
+        v: ArrayView2<f32>,
+        k: &[f32],
+        ws: &mut SingleWorkspace,
+        out: &mut [f64],
+    ) = newton_operator_term_single_portable;
+}
+
+#[inline(always)]
+fn newton_operator_term_single_portable(
+    x: ArrayView2<f32>,
+    v: ArrayView2<f32>,
+    k: &[f32],
+    ws: &mut SingleWorkspace,
+    out: &mut [f64],
+) {
+    let c = v.nrows();
+    newton_operator_lower(x, v, k, &mut ws.a, &mut ws.b, ws.out.view_mut());
+    let Some(narrow) = ws.out.as_slice() else {
         unreachable!("workspace matrices are contiguous")
     };
-    for (z, &kk) in y.iter_mut().zip(k) {
-        *z *= kk;
+    for (row, (wide, narrow)) in out
+        .chunks_exact_mut(c)
+        .zip(narrow.chunks_exact(c))
+        .enumerate()
+    {
+        for (w, &n) in wide[..=row].iter_mut().zip(&narrow[..=row]) {
+            *w = f64::from(n);
+        }
     }
-    product_into(ws.a.view_mut(), v, ws.b.view());
-    let out = ArrayViewMut2::from_shape((c, c), out).expect("each matrix holds c × c values");
-    symmetric_product_lower_into(out, ws.a.view(), v.t());
+}
+
+/// The lower triangle (into `out`) of `V (K ⊙ (Vᵀ X V)) Vᵀ`; `a` and `b` are scratch.
+#[inline(always)]
+fn newton_operator_lower<T: Real + std::ops::Mul<Output = T>>(
+    x: ArrayView2<T>,
+    v: ArrayView2<T>,
+    k: &[T],
+    a: &mut Array2<T>,
+    b: &mut Array2<T>,
+    out: ArrayViewMut2<T>,
+) {
+    let c = v.nrows();
+    // lower(Y) = lower(Vᵀ (X V)), then Z = K ⊙ Y in full (both triangles from the lower
+    // one; k is symmetric, so its column-major layout reads the same row-major).
+    product_into(a.view_mut(), x, v);
+    symmetric_product_lower_into(b.view_mut(), v.t(), a.view());
+    let Some(y) = b.as_slice_mut() else {
+        unreachable!("workspace matrices are contiguous")
+    };
+    hadamard_symmetric_from_lower(y, k, c);
+    product_into(a.view_mut(), v, b.view());
+    symmetric_product_lower_into(out, a.view(), v.t());
+}
+
+/// `y ← k ⊙ y` on the row-major `c × c` buffer `y` whose lower triangle holds a symmetric
+/// matrix (upper triangle ignored), written in full: the lower triangle row by row
+/// (contiguous, vectorised), then copied onto the upper one.
+#[inline(always)]
+fn hadamard_symmetric_from_lower<T: Copy + std::ops::Mul<Output = T>>(
+    y: &mut [T],
+    k: &[T],
+    c: usize,
+) {
+    for (row, (yr, kr)) in y.chunks_exact_mut(c).zip(k.chunks_exact(c)).enumerate() {
+        for (a, &b) in yr[..=row].iter_mut().zip(&kr[..=row]) {
+            *a = *a * b;
+        }
+    }
+    for row in 1..c {
+        let (above, from_row) = y.split_at_mut(row * c);
+        for (column, &value) in above.chunks_exact_mut(c).zip(&from_row[..row]) {
+            column[row] = value;
+        }
+    }
 }
 
 /// `M^{1/2} expm(X) M^{1/2}`, exactly symmetric.
@@ -562,6 +778,105 @@ mod tests {
 
     fn bits(x: &[f64]) -> Vec<u64> {
         x.iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// `H` is the derivative of `−J` along the Newton parametrisation: with
+    /// `Bᵢ → e^{−tX/2} Bᵢ e^{−tX/2}`, `H(X) = −d/dt Σ wᵢ logm(e^{−tX/2} Bᵢ e^{−tX/2})` at
+    /// `t = 0`. Checked against central differences of `logm` and `expm` (eigendecompositions
+    /// and plain `ndarray` products, none of the operator's code), in both precisions.
+    #[test]
+    fn newton_operator_is_the_derivative_of_the_gradient() {
+        let mut rng = Rng::new(11);
+        let (n, c) = (5, 12);
+        let matrices: Vec<Array2<f64>> = (0..n)
+            .map(|_| {
+                let g = Array2::from_shape_fn((c, c + 2), |_| rng.normal());
+                let mut b = g.dot(&g.t()) / c as f64;
+                for j in 0..c {
+                    b[[j, j]] += 0.1;
+                }
+                b
+            })
+            .collect();
+        let mut round = WhitenedRound {
+            n_channels: c,
+            sqrt_estimate: Array2::eye(c),
+            values: vec![0.0; n * c],
+            vectors: vec![0.0; n * c * c],
+        };
+        let mut eig = SymmetricEigen::new(c);
+        for (i, b) in matrices.iter().enumerate() {
+            eig.decompose(b.view()).unwrap();
+            round.values[i * c..(i + 1) * c].copy_from_slice(eig.values());
+            let column_major = &mut round.vectors[i * c * c..(i + 1) * c * c];
+            for (dst, src) in column_major.iter_mut().zip(eig.vectors().t().iter()) {
+                *dst = *src;
+            }
+        }
+        let mut k = vec![0.0; n * c * c];
+        newton_weights(&round, &mut k);
+        let x = Array2::from_shape_fn((c, c), |_| rng.normal());
+        let x = (&x + &x.t()) * 0.5;
+        let mut scratch = vec![0.0; n * c * c];
+        let h = apply_newton_operator(&round, &k, &x, &mut scratch);
+        let single = SingleRound::new(&round, &k);
+        let h_single = apply_newton_operator_single(&round, &single, &x, &mut scratch);
+
+        let gradient_at = |t: f64| {
+            let e = spd::expm_symmetric((&x * (-t / 2.0)).view()).unwrap();
+            let mut sum = Array2::<f64>::zeros((c, c));
+            for b in &matrices {
+                let moved = e.dot(b).dot(&e);
+                let moved = (&moved + &moved.t()) * 0.5;
+                sum += &spd::logm(moved.view()).unwrap();
+            }
+            sum / n as f64
+        };
+        let t = 1e-4;
+        let finite_difference = (gradient_at(-t) - gradient_at(t)) / (2.0 * t);
+        let rel = |a: &Array2<f64>, b: &Array2<f64>| {
+            let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            a.iter()
+                .zip(b.iter())
+                .fold(0.0f64, |m, (p, q)| m.max((p - q).abs()))
+                / scale
+        };
+        let exact_error = rel(&h, &finite_difference);
+        assert!(
+            exact_error < 1e-7,
+            "H vs finite differences: {exact_error:e}"
+        );
+        let single_error = rel(&h_single, &h);
+        assert!(
+            single_error < 1e-6 && single_error > 0.0,
+            "single-precision H vs double: {single_error:e}"
+        );
+        assert!(
+            h.iter().zip(h.t().iter()).all(|(a, b)| a == b),
+            "H(X) is symmetric"
+        );
+
+        // Solves beyond single precision's reach finish in double precision: the true
+        // residual meets the target.
+        for relative_target in [1e-2, 1e-6, 1e-12] {
+            let target = relative_target * frobenius(&x);
+            let weights = RoundWeights {
+                weights: k.clone(),
+                single: SingleRound::new(&round, &k),
+            };
+            let solution = conjugate_gradients(&round, &weights, &x, target, &mut scratch);
+            let residual = &x - &apply_newton_operator(&round, &k, &solution, &mut scratch);
+            let slack = if relative_target < SINGLE_PRECISION_MIN_RELATIVE_TARGET {
+                1.0
+            } else {
+                1.01
+            };
+            assert!(
+                frobenius(&residual) <= slack * target,
+                "residual {:e} for target {target:e}",
+                frobenius(&residual)
+            );
+        }
     }
 
     /// The kernels run through `widest_vectors!` give the same bits as their portable
@@ -613,6 +928,18 @@ mod tests {
             let mut out = [vec![0.0; c * c], vec![0.0; c * c]];
             newton_operator_term(x.view(), v, &k[0], ws0, &mut out[0]);
             newton_operator_term_portable(x.view(), v, &k[0], ws1, &mut out[1]);
+            assert_eq!(bits(&out[0]), bits(&out[1]));
+            let narrow = |a: &[f64]| a.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+            let (x32, v32, k32) = (x.mapv(|v| v as f32), narrow(&v0[..]), narrow(&k[0]));
+            let v32 = ArrayView2::from_shape((c, c).f(), &v32[..]).unwrap();
+            let mut single = [0, 1].map(|_| SingleWorkspace {
+                a: Array2::zeros((c, c)),
+                b: Array2::zeros((c, c)),
+                out: Array2::zeros((c, c)),
+            });
+            let [s0, s1] = &mut single;
+            newton_operator_term_single(x32.view(), v32, &k32, s0, &mut out[0]);
+            newton_operator_term_single_portable(x32.view(), v32, &k32, s1, &mut out[1]);
             assert_eq!(bits(&out[0]), bits(&out[1]));
 
             let parts: Vec<f64> = (0..3 * c * c).map(|_| rng.normal()).collect();

@@ -236,12 +236,22 @@ impl SymmetricEigen {
         for j in 0..n {
             d[j] = v[at(n - 1, j)];
         }
-        for i in (1..n).rev() {
-            let mut scale = 0.0;
-            let mut h = 0.0;
-            for dk in &d[..i] {
-                scale += dk.abs();
+        // The reduction works on the full symmetric matrix (both triangles, kept exactly
+        // symmetric: the rank-2 update computes the same products for (k, j) and (j, k)), so
+        // that `A u` is a sum of whole columns (axpys, in column order) instead of a dot
+        // product and an axpy per column of the lower triangle, and the update runs down
+        // whole columns: twice the flops of the update, a fraction of the time at 64×64.
+        for j in 0..n {
+            for k in j + 1..n {
+                v[at(j, k)] = v[at(k, j)];
             }
+        }
+        for j in 0..n {
+            d[j] = v[at(n - 1, j)];
+        }
+        for i in (1..n).rev() {
+            let scale = sum_abs(&d[..i]);
+            let mut h = 0.0;
             if scale == 0.0 {
                 e[i] = d[i - 1];
                 for j in 0..i {
@@ -252,9 +262,9 @@ impl SymmetricEigen {
             } else {
                 for dk in &mut d[..i] {
                     *dk /= scale;
-                    h += *dk * *dk;
                 }
-                let mut f = d[i - 1];
+                h = dot(&d[..i], &d[..i]);
+                let f = d[i - 1];
                 let mut g = h.sqrt();
                 if f > 0.0 {
                     g = -g;
@@ -262,35 +272,54 @@ impl SymmetricEigen {
                 e[i] = scale * g;
                 h -= f * g;
                 d[i - 1] = f - g;
-                e[..i].fill(0.0);
-                // e = A d over the trailing block, using the lower triangle column by column.
-                for j in 0..i {
-                    f = d[j];
-                    v[at(j, i)] = f;
-                    let col = &v[at(j, j)..at(i, j)];
-                    g = e[j] + col[0] * f + dot(&col[1..], &d[j + 1..i]);
-                    for (c, ek) in col[1..].iter().zip(&mut e[j + 1..i]) {
-                        *ek += c * f;
+                // The Householder vector u = d goes into column i (above the diagonal),
+                // where the accumulation below expects it.
+                let (block, rest) = v.split_at_mut(at(0, i));
+                rest[..i].copy_from_slice(&d[..i]);
+                // e = A u over the leading i × i block, columns four at a time (each
+                // element still summed in column order).
+                let e_block = &mut e[..i];
+                e_block.fill(0.0);
+                let mut quads = d[..i].chunks_exact(4);
+                let mut j = 0;
+                for f in quads.by_ref() {
+                    let c0 = &block[at(0, j)..at(i, j)];
+                    let c1 = &block[at(0, j + 1)..at(i, j + 1)];
+                    let c2 = &block[at(0, j + 2)..at(i, j + 2)];
+                    let c3 = &block[at(0, j + 3)..at(i, j + 3)];
+                    for ((((ek, x0), x1), x2), x3) in
+                        e_block.iter_mut().zip(c0).zip(c1).zip(c2).zip(c3)
+                    {
+                        *ek = *ek + x0 * f[0] + x1 * f[1] + x2 * f[2] + x3 * f[3];
                     }
-                    e[j] = g;
+                    j += 4;
                 }
-                f = 0.0;
-                for (ej, dj) in e[..i].iter_mut().zip(&d[..i]) {
-                    *ej /= h;
-                    f += *ej * dj;
+                for &f in quads.remainder() {
+                    let c0 = &block[at(0, j)..at(i, j)];
+                    for (ek, x0) in e_block.iter_mut().zip(c0) {
+                        *ek += x0 * f;
+                    }
+                    j += 1;
                 }
+                for ek in e_block.iter_mut() {
+                    *ek /= h;
+                }
+                let f = dot(e_block, &d[..i]);
                 let hh = f / (h + h);
-                for (ej, dj) in e[..i].iter_mut().zip(&d[..i]) {
+                for (ej, dj) in e_block.iter_mut().zip(&d[..i]) {
                     *ej -= hh * dj;
                 }
-                for j in 0..i {
-                    let f = d[j];
-                    let g = e[j];
-                    let col = &mut v[at(j, j)..at(i, j)];
-                    for ((c, ek), dk) in col.iter_mut().zip(&e[j..i]).zip(&d[j..i]) {
+                // A ← A − u pᵀ − p uᵀ on whole columns of the block.
+                for (j, col) in block.chunks_exact_mut(n).enumerate().take(i) {
+                    let (f, g) = (d[j], e[j]);
+                    for ((c, ek), dk) in col[..i].iter_mut().zip(&e[..i]).zip(&d[..i]) {
                         *c -= f * ek + g * dk;
                     }
-                    d[j] = v[at(i - 1, j)];
+                }
+                // The next row to eliminate (row i − 1 = column i − 1, by symmetry); row i
+                // of the lower triangle is cleared, as the accumulation expects.
+                d[..i].copy_from_slice(&v[at(0, i - 1)..at(i, i - 1)]);
+                for j in 0..i {
                     v[at(i, j)] = 0.0;
                 }
             }
@@ -531,6 +560,26 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     let mut tail = 0.0;
     for (x, y) in a_rest.iter().zip(b_rest) {
         tail += x * y;
+    }
+    ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
+        + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]))
+        + tail
+}
+
+/// `Σ |aᵢ|` with eight interleaved partial sums, like [`dot`].
+#[inline(always)]
+fn sum_abs(a: &[f64]) -> f64 {
+    let n = a.len();
+    let mut lanes = [0.0; 8];
+    let (a8, rest) = a.split_at(n - n % 8);
+    for x in a8.chunks_exact(8) {
+        for k in 0..8 {
+            lanes[k] += x[k].abs();
+        }
+    }
+    let mut tail = 0.0;
+    for x in rest {
+        tail += x.abs();
     }
     ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
         + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]))

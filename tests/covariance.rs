@@ -232,13 +232,25 @@ fn singular_input_is_a_typed_error_never_nan() {
     let oas = covariances(x.view(), Estimator::Oas).unwrap();
     let (_, v) = TangentSpace::fit_transform(oas.view()).unwrap();
     assert!(v.iter().all(|x| x.is_finite()));
-    // NaN in the data is refused up front.
-    let mut bad = x.clone();
-    bad[[3, 0, 7]] = f64::NAN;
-    assert!(matches!(
-        covariances(bad.view(), Estimator::Oas),
-        Err(CovarianceError::NotFinite { epoch: 3 })
-    ));
+    // NaN or ±infinity anywhere in an epoch, or values whose squares overflow, are refused
+    // for every estimator, never passed on.
+    for value in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e200] {
+        for (channel, time) in [(0, 7), (x.shape()[1] - 1, x.shape()[2] - 1)] {
+            let mut bad = x.clone();
+            bad[[3, channel, time]] = value;
+            for estimator in [Estimator::Oas, Estimator::LedoitWolf, Estimator::Scm] {
+                let got = covariances(bad.view(), estimator);
+                assert!(
+                    matches!(
+                        got,
+                        Err(CovarianceError::NotFinite { epoch: 3 })
+                            | Err(CovarianceError::FewerSamplesThanChannels { .. })
+                    ),
+                    "{value} at ({channel}, {time}), {estimator:?}: {got:?}"
+                );
+            }
+        }
+    }
 }
 
 /// pyriemann's `mean_riemann` run to rounding level (`tol=1e-15`, up to 1000 gradient steps)

@@ -241,11 +241,7 @@ fn singular_input_is_a_typed_error_never_nan() {
             for estimator in [Estimator::Oas, Estimator::LedoitWolf, Estimator::Scm] {
                 let got = covariances(bad.view(), estimator);
                 assert!(
-                    matches!(
-                        got,
-                        Err(CovarianceError::NotFinite { epoch: 3 })
-                            | Err(CovarianceError::FewerSamplesThanChannels { .. })
-                    ),
+                    matches!(got, Err(CovarianceError::NotFinite { epoch: 3 })),
                     "{value} at ({channel}, {time}), {estimator:?}: {got:?}"
                 );
             }

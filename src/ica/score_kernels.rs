@@ -6,11 +6,12 @@
 //! libm's scalar calls made them 85 % of a Picard fit. Here one exponential per sample gives
 //! all three: with e = exp(−2α|y|), tanh(α|y|) = −expm1(−2α|y|) / (1 + e) and
 //! log1p(e) is summed as the logarithm of a product (one multiply per sample, a few `ln`
-//! per row). The exponential is a branch-free Cody–Waite reduction and a degree-12 near-minimax
-//! polynomial (error ≲ 2 ulp), written with plain `+` and `*` only, so the compiler can
-//! vectorise it and every vector width gives the same bits: there is no fused multiply-add
-//! (Rust never contracts), each lane's sums run in a fixed element order, and the lanes are
-//! combined in a fixed order. Runtime dispatch only picks how wide the registers are.
+//! per row). The exponential is a branch-free Cody–Waite reduction and a degree-12
+//! polynomial interpolated at Chebyshev nodes (error ≲ 2 ulp), written lane by lane so the
+//! compiler vectorises it. Every vector width gives the same bits: multiply-adds are fused
+//! in the AVX-512 and AVX2 variants alike ([`fmadd`]; the baseline rounds them separately),
+//! each lane's sums run in a fixed element order, and the lanes are combined in a fixed
+//! order. Runtime dispatch only picks how wide the registers are.
 
 use super::picard::Density;
 use crate::simd::fused_variants;
